@@ -1,0 +1,71 @@
+"""``pusherd`` / ``python -m pusherd``: the only place that reads the environment and argv."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import random
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from pusherd.app import build_app, server_config
+from pusherd.clock import IdFactory, SystemClock
+from pusherd.config import ConfigError, Settings, load_settings
+
+__all__ = ["main"]
+
+
+def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="pusherd", description="A Pusher Channels protocol 7 server."
+    )
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port for WebSockets and the HTTP API (8080)")
+    parser.add_argument("--apps-file", help="TOML file with [[apps]] tables")
+    parser.add_argument(
+        "--no-poller", action="store_true", help="do not run the embedded simulated poller"
+    )
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    return parser.parse_args(argv)
+
+
+def _banner(settings: Settings) -> str:
+    lines = [f"pusherd listening on http://{settings.host}:{settings.port}"]
+    for app in settings.apps:
+        # The secret is printed only for the built-in demo app, whose secret is public anyway.
+        secret = app.secret.reveal() if settings.is_demo_app else "(from your configuration)"
+        lines.append(f"  app id {app.app_id}  key {app.key}  secret {secret}")
+        lines.append(f"  WebSocket: ws://{settings.host}:{settings.port}/app/{app.key}?protocol=7")
+    if settings.is_demo_app:
+        lines.append("  (demo credentials: set PUSHERD_APP_ID/KEY/SECRET for real use)")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings(
+            os.environ,
+            host=args.host,
+            port=args.port,
+            apps_file=args.apps_file,
+            run_poller=False if args.no_poller else None,
+        )
+    except ConfigError as exc:
+        print(f"pusherd: configuration error: {exc}", file=sys.stderr)
+        return 2
+    app = build_app(settings, clock=SystemClock(), ids=IdFactory(random.SystemRandom()))
+    print(_banner(settings), flush=True)
+    server = uvicorn.Server(server_config(settings, app))
+    server.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

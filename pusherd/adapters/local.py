@@ -1,0 +1,120 @@
+"""The in-memory adapter: one process, the reference semantics every other adapter must match."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pusherd.adapters.base import ChannelStats, JoinResult, LeaveResult, Subscriber
+from pusherd.protocol.channels import ChannelKind, classify_channel
+from pusherd.protocol.session import Member
+from pusherd.protocol.wsframes import text_frame
+from pusherd.state.presence import Roster
+from pusherd.state.subscriptions import ChannelIndex
+
+__all__ = ["LocalAdapter"]
+
+
+def _is_presence(channel: str) -> bool:
+    channel_type = classify_channel(channel, 200)
+    return channel_type is not None and channel_type.kind is ChannelKind.PRESENCE
+
+
+class LocalAdapter:
+    """Channels, subscriptions and presence rosters in this process's memory."""
+
+    def __init__(self) -> None:
+        self._index: ChannelIndex[Subscriber] = ChannelIndex()
+        self._roster = Roster()
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+    def publish(
+        self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None = None
+    ) -> None:
+        self.deliver_local(app_id, channel, payload, except_socket_id)
+
+    def deliver_local(
+        self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None
+    ) -> int:
+        """Frame ``payload`` once and write the same bytes to each local subscriber.
+
+        Returns how many sockets it was written to. The loop is synchronous: a slow socket only
+        buffers (and is dropped past its bound by its own ``deliver``), it never delays the rest.
+        """
+        sockets = self._index.subscribers(app_id, channel)
+        if not sockets:
+            return 0
+        ws_frame = text_frame(payload)
+        # A copy, because a subscriber dropped for overflow may leave the channel meanwhile.
+        targets = tuple(sockets.values())
+        if except_socket_id is None:
+            for subscriber in targets:
+                subscriber.deliver(ws_frame)
+            return len(targets)
+        sent = 0
+        for subscriber in targets:
+            if subscriber.socket_id != except_socket_id:
+                subscriber.deliver(ws_frame)
+                sent += 1
+        return sent
+
+    async def join(
+        self,
+        app_id: str,
+        channel: str,
+        subscriber: Subscriber,
+        member: Member | None,
+        *,
+        max_presence_members: int,
+    ) -> JoinResult:
+        is_member_added = False
+        members = None
+        if member is not None:
+            roster = self._roster
+            if not roster.has_user(app_id, channel, member.user_id) and (
+                roster.user_count(app_id, channel) >= max_presence_members
+            ):
+                return JoinResult(is_refused_full=True)
+            is_member_added = roster.add(
+                app_id, channel, member.user_id, member.user_info, subscriber.socket_id
+            )
+            members = roster.members(app_id, channel)
+        _, is_occupied = self._index.add(app_id, channel, subscriber.socket_id, subscriber)
+        return JoinResult(
+            is_channel_occupied=is_occupied,
+            is_member_added=is_member_added,
+            members=members,
+            subscription_count=self._index.count(app_id, channel),
+        )
+
+    async def leave(
+        self, app_id: str, channel: str, socket_id: str, member: Member | None
+    ) -> LeaveResult:
+        was_subscribed, is_vacated = self._index.remove(app_id, channel, socket_id)
+        is_removed = False
+        if member is not None:
+            is_removed = self._roster.remove(app_id, channel, member.user_id, socket_id)
+        return LeaveResult(
+            was_subscribed=was_subscribed,
+            is_channel_vacated=is_vacated,
+            is_member_removed=is_removed,
+            subscription_count=self._index.count(app_id, channel),
+        )
+
+    async def channel_stats(self, app_id: str, channel: str) -> ChannelStats:
+        user_count = self._roster.user_count(app_id, channel) if _is_presence(channel) else None
+        return ChannelStats(self._index.count(app_id, channel), user_count)
+
+    async def channels(self, app_id: str, prefix: str) -> dict[str, ChannelStats]:
+        result = {}
+        for channel, count in self._index.channels(app_id, prefix):
+            user_count = self._roster.user_count(app_id, channel) if _is_presence(channel) else None
+            result[channel] = ChannelStats(count, user_count)
+        return result
+
+    async def members(self, app_id: str, channel: str) -> dict[str, Any]:
+        return self._roster.members(app_id, channel)

@@ -1,0 +1,95 @@
+"""Composition: the one place where pusherd's parts are built and wired (house rule 5).
+
+:func:`build_app` returns the Starlette app serving the HTTP API; its lifespan creates the adapter
+and the WebSocket endpoint and puts them in the lifespan state, where uvicorn hands them to
+:class:`~pusherd.transport.websocket.PusherWebSocketProtocol` for every upgrade.
+:func:`server_config` pairs the two on one port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from pusherd.adapters.base import Adapter
+from pusherd.adapters.local import LocalAdapter
+from pusherd.clock import Clock, IdFactory
+from pusherd.config import Settings
+from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
+from pusherd.http.routes import api_routes
+from pusherd.transport.endpoint import WebSocketEndpoint
+from pusherd.transport.websocket import ENDPOINT_STATE_KEY, PusherWebSocketProtocol
+
+__all__ = ["build_app", "server_config"]
+
+#: Something started beside the server (the embedded poller); given the adapter, it returns an
+#: async context manager that runs while the server runs.
+Companion = Callable[[Adapter], contextlib.AbstractAsyncContextManager[None]]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Unknown paths and wrong methods answer in JSON like every other API error."""
+    assert isinstance(exc, HTTPException)
+    return json_response({"error": exc.detail}, status=exc.status_code)
+
+
+def build_app(
+    settings: Settings,
+    *,
+    clock: Clock,
+    ids: IdFactory,
+    adapter: Adapter | None = None,
+    companions: tuple[Companion, ...] = (),
+) -> Starlette:
+    """The pusherd ASGI app for ``settings``; resources live exactly as long as its lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        state_adapter = adapter if adapter is not None else LocalAdapter()
+        endpoint = WebSocketEndpoint(
+            settings=settings, apps=settings.apps, adapter=state_adapter, clock=clock, ids=ids
+        )
+        http_context = HttpContext(
+            apps_by_id={app_config.app_id: app_config for app_config in settings.apps},
+            apps_by_key={app_config.key: app_config for app_config in settings.apps},
+            adapter=state_adapter,
+            clock=clock,
+        )
+        async with contextlib.AsyncExitStack() as stack:
+            await state_adapter.start()
+            stack.push_async_callback(state_adapter.stop)
+            await endpoint.start()
+            stack.push_async_callback(endpoint.stop)
+            for companion in companions:
+                await stack.enter_async_context(companion(state_adapter))
+            yield {ENDPOINT_STATE_KEY: endpoint, HTTP_STATE_KEY: http_context}
+
+    return Starlette(
+        routes=api_routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )
+
+
+def server_config(settings: Settings, app: Starlette, *, use_uvloop: bool = True) -> uvicorn.Config:
+    """uvicorn settings: httptools for HTTP, our protocol class for every WebSocket upgrade."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        ws=PusherWebSocketProtocol,
+        http="httptools",
+        loop="uvloop" if use_uvloop else "asyncio",
+        lifespan="on",
+        log_level=settings.log_level,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_grace_s),
+        server_header=False,
+    )

@@ -1,0 +1,337 @@
+"""Settings: built once from a mapping (environment, CLI, TOML file) and frozen (house rule 15).
+
+Nothing below ``__main__`` reads ``os.environ``. A bad value fails at start with a message that
+names the field and the value; secrets are wrapped in :class:`Secret` and never printed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from pusherd.protocol.channels import DEFAULT_MAX_CHANNEL_NAME_LENGTH
+from pusherd.protocol.limits import Limits
+
+__all__ = [
+    "DEMO_APP_ID",
+    "DEMO_APP_KEY",
+    "DEMO_APP_SECRET",
+    "AppConfig",
+    "ConfigError",
+    "Secret",
+    "Settings",
+    "load_apps_file",
+    "load_settings",
+]
+
+DEMO_APP_ID = "1"
+DEMO_APP_KEY = "pusherd-key"
+DEMO_APP_SECRET = "pusherd-secret"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used; the message names the field and the value."""
+
+
+class Secret:
+    """A string that never shows itself in a repr, a log line or an error."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    """One Pusher app and its limits (Pusher defaults, reference §9.8)."""
+
+    app_id: str
+    key: str
+    secret: Secret
+    enabled: bool = True
+    max_connections: int | None = None
+    client_events_enabled: bool = True
+    client_event_rate_per_s: int = 10
+    max_message_size_bytes: int = 10_240
+    activity_timeout_s: int = 120
+    max_presence_members: int = 100
+    max_presence_user_info_bytes: int = 1_024
+    max_presence_user_id_length: int = 128
+    max_channel_name_length: int = DEFAULT_MAX_CHANNEL_NAME_LENGTH
+    max_event_name_length: int = 200
+    max_channels_per_trigger: int = 100
+    max_batch_size: int = 10
+    max_channels_per_connection: int = 1_000
+    allowed_origins: tuple[str, ...] = ()
+    subscription_count_enabled: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.app_id.isdigit():
+            raise ConfigError(
+                f"app id must be digits (the Pusher SDKs require it), got {self.app_id!r}"
+            )
+        if not self.key or ":" in self.key:
+            raise ConfigError(f"app key must be non-empty and contain no ':', got {self.key!r}")
+        if not self.secret.reveal():
+            raise ConfigError(f"app {self.app_id}: secret must not be empty")
+        for name in (
+            "client_event_rate_per_s",
+            "max_message_size_bytes",
+            "activity_timeout_s",
+            "max_presence_members",
+            "max_presence_user_info_bytes",
+            "max_presence_user_id_length",
+            "max_event_name_length",
+            "max_channels_per_trigger",
+            "max_batch_size",
+            "max_channels_per_connection",
+        ):
+            value = getattr(self, name)
+            if value <= 0:
+                raise ConfigError(f"app {self.app_id}: {name} must be positive, got {value!r}")
+        if self.max_connections is not None and self.max_connections < 0:
+            raise ConfigError(
+                f"app {self.app_id}: max_connections must be >= 0, got {self.max_connections!r}"
+            )
+        if not 1 <= self.max_channel_name_length <= 200:
+            raise ConfigError(
+                f"app {self.app_id}: max_channel_name_length must be 1..200, "
+                f"got {self.max_channel_name_length!r}"
+            )
+
+    @property
+    def limits(self) -> Limits:
+        """The part of this app the sans-I/O session enforces."""
+        return Limits(
+            client_events_enabled=self.client_events_enabled,
+            client_event_rate_per_s=self.client_event_rate_per_s,
+            max_message_size_bytes=self.max_message_size_bytes,
+            max_presence_members=self.max_presence_members,
+            max_presence_user_info_bytes=self.max_presence_user_info_bytes,
+            max_presence_user_id_length=self.max_presence_user_id_length,
+            max_channel_name_length=self.max_channel_name_length,
+            max_event_name_length=self.max_event_name_length,
+            max_channels_per_trigger=self.max_channels_per_trigger,
+            max_batch_size=self.max_batch_size,
+            max_channels_per_connection=self.max_channels_per_connection,
+        )
+
+    def is_origin_allowed(self, origin: str | None) -> bool:
+        """No list (or ``*``) allows every origin; otherwise the Origin header must be listed."""
+        if not self.allowed_origins or "*" in self.allowed_origins:
+            return True
+        return origin is not None and origin in self.allowed_origins
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    apps: tuple[AppConfig, ...] = ()
+    path_prefix: str = ""
+    pong_timeout_s: float = 30.0
+    keepalive_sweep_s: float = 1.0
+    max_pending_bytes: int = 4 * 1024 * 1024
+    max_ws_frame_bytes: int = 256 * 1024
+    shutdown_grace_s: float = 5.0
+    run_poller: bool = True
+    is_demo_app: bool = False
+    log_level: str = "info"
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+_APP_FIELDS = {f.name: f for f in fields(AppConfig)}
+
+
+def _cast(app_label: str, name: str, value: Any, annotation: str) -> Any:
+    """Cast a TOML/env value to the field's declared type, naming field and value on failure."""
+    try:
+        if annotation == "bool":
+            if isinstance(value, bool):
+                return value
+            text = str(value).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError
+        if annotation in ("int", "int | None"):
+            if value is None or (annotation == "int | None" and str(value).strip() == ""):
+                return None
+            if isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, int):
+                return value
+            return int(str(value).strip())
+        if annotation == "str":
+            if not isinstance(value, str | int) or isinstance(value, bool):
+                raise ValueError
+            return str(value)
+        if annotation == "tuple[str, ...]":
+            if isinstance(value, str):
+                return tuple(part.strip() for part in value.split(",") if part.strip())
+            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+                return tuple(value)
+            raise ValueError
+    except ValueError:
+        shown = "<hidden>" if name == "secret" else repr(value)
+        raise ConfigError(f"{app_label}: field '{name}' has an invalid value {shown}") from None
+    raise ConfigError(f"{app_label}: field '{name}' has an unsupported type")
+
+
+def _app_from_mapping(raw: Mapping[str, Any], label: str) -> AppConfig:
+    unknown = sorted(set(raw) - set(_APP_FIELDS) - {"id", "secret"})
+    if unknown:
+        raise ConfigError(f"{label}: unknown field '{unknown[0]}'")
+    values: dict[str, Any] = {}
+    app_id = raw.get("id", raw.get("app_id"))
+    if app_id is None:
+        raise ConfigError(f"{label}: field 'id' is required")
+    values["app_id"] = _cast(label, "id", app_id, "str")
+    for required in ("key", "secret"):
+        if required not in raw:
+            raise ConfigError(f"{label}: field '{required}' is required")
+    values["key"] = _cast(label, "key", raw["key"], "str")
+    values["secret"] = Secret(_cast(label, "secret", raw["secret"], "str"))
+    for name, value in raw.items():
+        if name in ("id", "app_id", "key", "secret"):
+            continue
+        values[name] = _cast(label, name, value, str(_APP_FIELDS[name].type))
+    try:
+        return AppConfig(**values)
+    except ConfigError as exc:
+        raise ConfigError(f"{label}: {exc}") from None
+
+
+def load_apps_file(path: Path) -> tuple[AppConfig, ...]:
+    """Apps from a TOML file with ``[[apps]]`` tables; fails at start on any bad field."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"apps file {str(path)!r} cannot be read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"apps file {str(path)!r} is not valid TOML: {exc}") from None
+    raw_apps = document.get("apps")
+    if not isinstance(raw_apps, list) or not raw_apps:
+        raise ConfigError(f"apps file {str(path)!r}: needs at least one [[apps]] table")
+    apps = []
+    for index, raw in enumerate(raw_apps):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"apps file {str(path)!r}: apps[{index}] is not a table")
+        apps.append(_app_from_mapping(raw, f"apps[{index}]"))
+    _check_unique(apps)
+    return tuple(apps)
+
+
+def _check_unique(apps: Sequence[AppConfig]) -> None:
+    for attribute in ("app_id", "key"):
+        seen: set[str] = set()
+        for app in apps:
+            value = getattr(app, attribute)
+            if value in seen:
+                raise ConfigError(
+                    f"two apps share the same {attribute.replace('_', ' ')} {value!r}"
+                )
+            seen.add(value)
+
+
+def _first(environ: Mapping[str, str], *names: str) -> str | None:
+    for name in names:
+        value = environ.get(name)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+_ENV_APP_OVERRIDES = {
+    "PUSHERD_APP_MAX_CONNECTIONS": "max_connections",
+    "PUSHERD_APP_CLIENT_EVENTS": "client_events_enabled",
+    "PUSHERD_APP_ACTIVITY_TIMEOUT": "activity_timeout_s",
+    "PUSHERD_APP_ALLOWED_ORIGINS": "allowed_origins",
+    "PUSHERD_APP_MAX_MESSAGE_SIZE": "max_message_size_bytes",
+}
+
+
+def _default_app(environ: Mapping[str, str]) -> tuple[AppConfig, bool]:
+    """The single app of a Laravel-style environment, or the demo app when none is given."""
+    app_id = _first(environ, "PUSHERD_APP_ID", "REVERB_APP_ID", "PUSHER_APP_ID")
+    key = _first(environ, "PUSHERD_APP_KEY", "REVERB_APP_KEY", "PUSHER_APP_KEY")
+    secret = _first(environ, "PUSHERD_APP_SECRET", "REVERB_APP_SECRET", "PUSHER_APP_SECRET")
+    is_demo = app_id is None and key is None and secret is None
+    raw: dict[str, Any] = {
+        "id": app_id or DEMO_APP_ID,
+        "key": key or DEMO_APP_KEY,
+        "secret": secret or DEMO_APP_SECRET,
+    }
+    for variable, name in _ENV_APP_OVERRIDES.items():
+        if variable in environ:
+            raw[name] = environ[variable]
+    return _app_from_mapping(raw, "environment app"), is_demo
+
+
+def _port(value: str, source: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise ConfigError(f"{source} must be a port number, got {value!r}") from None
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"{source} must be 0..65535, got {value!r}")
+    return port
+
+
+def load_settings(
+    environ: Mapping[str, str],
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    apps_file: str | None = None,
+    run_poller: bool | None = None,
+) -> Settings:
+    """Settings from the environment, with explicit (CLI) values taking precedence.
+
+    Host and port: ``PUSHERD_HOST``/``PUSHERD_PORT``, then Reverb's server and client variables
+    (``REVERB_SERVER_HOST``/``_PORT``, ``REVERB_HOST``/``_PORT``), default ``127.0.0.1:8080``.
+    Apps: a TOML file (``PUSHERD_APPS_FILE`` or ``--apps-file``), else one app from
+    ``PUSHERD_APP_*``, ``REVERB_APP_*`` or ``PUSHER_APP_*``, else the demo app.
+    """
+    chosen_host = (
+        host or _first(environ, "PUSHERD_HOST", "REVERB_SERVER_HOST", "REVERB_HOST") or "127.0.0.1"
+    )
+    if port is None:
+        port_text = _first(environ, "PUSHERD_PORT", "REVERB_SERVER_PORT", "REVERB_PORT")
+        chosen_port = _port(port_text, "port") if port_text is not None else 8080
+    else:
+        chosen_port = _port(str(port), "--port")
+    file_name = apps_file or _first(environ, "PUSHERD_APPS_FILE")
+    is_demo = False
+    if file_name:
+        apps = load_apps_file(Path(file_name))
+    else:
+        app, is_demo = _default_app(environ)
+        apps = (app,)
+    settings = Settings(host=chosen_host, port=chosen_port, apps=apps, is_demo_app=is_demo)
+    prefix = environ.get("PUSHERD_PATH_PREFIX", "").rstrip("/")
+    if prefix and not prefix.startswith("/"):
+        raise ConfigError(f"PUSHERD_PATH_PREFIX must start with '/', got {prefix!r}")
+    settings = replace(settings, path_prefix=prefix)
+    if run_poller is not None:
+        settings = replace(settings, run_poller=run_poller)
+    return settings

@@ -1,0 +1,169 @@
+"""WebSocket framing (RFC 6455 §5) for the server side, sans I/O.
+
+Why our own: server frames are unmasked, so one event is one identical frame for every
+subscriber; building it once (:func:`text_frame`) and writing the same ``bytes`` to each transport
+is the whole fan-out budget (house style §4). The reader keeps one small object per connection
+instead of a general-purpose protocol stack, which is most of a connection's memory.
+Handshakes are left to the ``websockets`` library; this module starts after the 101.
+"""
+
+from __future__ import annotations
+
+import struct
+
+__all__ = [
+    "OP_BINARY",
+    "OP_CLOSE",
+    "OP_CONTINUATION",
+    "OP_PING",
+    "OP_PONG",
+    "OP_TEXT",
+    "FrameReader",
+    "WebSocketProtocolError",
+    "close_frame",
+    "control_frame",
+    "parse_close_payload",
+    "text_frame",
+]
+
+OP_CONTINUATION = 0x0
+OP_TEXT = 0x1
+OP_BINARY = 0x2
+OP_CLOSE = 0x8
+OP_PING = 0x9
+OP_PONG = 0xA
+
+_PACK_16 = struct.Struct("!BBH").pack
+_PACK_64 = struct.Struct("!BBQ").pack
+_UNPACK_16 = struct.Struct("!H").unpack_from
+_UNPACK_64 = struct.Struct("!Q").unpack_from
+
+
+class WebSocketProtocolError(Exception):
+    """The peer broke RFC 6455; close with ``close_code`` (1002 protocol, 1009 too big, 1007)."""
+
+    def __init__(self, close_code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.close_code = close_code
+        self.reason = reason
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unmasked, final text frame holding ``payload`` (already UTF-8 JSON)."""
+    length = len(payload)
+    if length < 126:
+        return bytes((0x81, length)) + payload
+    if length < 65536:
+        return _PACK_16(0x81, 126, length) + payload
+    return _PACK_64(0x81, 127, length) + payload
+
+
+def control_frame(opcode: int, payload: bytes = b"") -> bytes:
+    """A ping, pong or close frame; control payloads are at most 125 bytes (§5.5)."""
+    return bytes((0x80 | opcode, len(payload))) + payload[:125]
+
+
+def close_frame(code: int, reason: str = "") -> bytes:
+    """A close frame with ``code`` and a reason cut to fit the 123 bytes allowed."""
+    body = code.to_bytes(2, "big") + reason.encode()[:123]
+    return control_frame(OP_CLOSE, body)
+
+
+def parse_close_payload(payload: bytes) -> tuple[int, str]:
+    """The code and reason of a received close frame; 1005 when it carries none."""
+    if len(payload) >= 2:
+        return int.from_bytes(payload[:2], "big"), payload[2:].decode(errors="replace")
+    return 1005, ""
+
+
+def _unmask(payload: bytes, mask: bytes) -> bytes:
+    length = len(payload)
+    if not length:
+        return payload
+    key = int.from_bytes((mask * ((length >> 2) + 1))[:length], "big")
+    return (int.from_bytes(payload, "big") ^ key).to_bytes(length, "big")
+
+
+class FrameReader:
+    """Turns received bytes into whole messages: ``(opcode, payload)`` tuples.
+
+    Data frames are reassembled across continuations; control frames come out as they arrive.
+    A declared length above ``max_message_bytes`` is refused before anything is buffered.
+    """
+
+    __slots__ = ("_buffer", "_fragments", "_fragment_opcode", "max_message_bytes")
+
+    def __init__(self, max_message_bytes: int) -> None:
+        self.max_message_bytes = max_message_bytes
+        self._buffer = b""
+        self._fragments: list[bytes] | None = None
+        self._fragment_opcode = 0
+
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        """Parse ``data`` (plus whatever was left over) into complete messages.
+
+        Raises:
+            WebSocketProtocolError: the bytes break RFC 6455 or a size limit.
+        """
+        buffer = self._buffer + data if self._buffer else data
+        messages: list[tuple[int, bytes]] = []
+        offset = 0
+        end = len(buffer)
+        while end - offset >= 2:
+            first, second = buffer[offset], buffer[offset + 1]
+            if first & 0x70:
+                raise WebSocketProtocolError(1002, "reserved bits set")
+            if not second & 0x80:
+                raise WebSocketProtocolError(1002, "client frames must be masked")
+            length = second & 0x7F
+            header = 6
+            if length == 126:
+                if end - offset < 4:
+                    break
+                length = _UNPACK_16(buffer, offset + 2)[0]
+                header = 8
+            elif length == 127:
+                if end - offset < 10:
+                    break
+                length = _UNPACK_64(buffer, offset + 2)[0]
+                header = 14
+            if length > self.max_message_bytes:
+                raise WebSocketProtocolError(1009, "message too big")
+            if end - offset < header + length:
+                break
+            mask = buffer[offset + header - 4 : offset + header]
+            payload = _unmask(buffer[offset + header : offset + header + length], mask)
+            offset += header + length
+            self._on_frame(first & 0x80, first & 0x0F, payload, messages)
+        self._buffer = buffer[offset:] if offset < end else b""
+        return messages
+
+    def _on_frame(
+        self, fin: int, opcode: int, payload: bytes, messages: list[tuple[int, bytes]]
+    ) -> None:
+        if opcode >= OP_CLOSE:
+            if opcode > OP_PONG:
+                raise WebSocketProtocolError(1002, "unknown control opcode")
+            if not fin or len(payload) > 125:
+                raise WebSocketProtocolError(1002, "invalid control frame")
+            messages.append((opcode, payload))
+            return
+        if opcode == OP_CONTINUATION:
+            if self._fragments is None:
+                raise WebSocketProtocolError(1002, "continuation without a start")
+            self._fragments.append(payload)
+            if sum(map(len, self._fragments)) > self.max_message_bytes:
+                raise WebSocketProtocolError(1009, "message too big")
+            if fin:
+                messages.append((self._fragment_opcode, b"".join(self._fragments)))
+                self._fragments = None
+            return
+        if opcode not in (OP_TEXT, OP_BINARY):
+            raise WebSocketProtocolError(1002, "unknown data opcode")
+        if self._fragments is not None:
+            raise WebSocketProtocolError(1002, "new message inside a fragmented one")
+        if fin:
+            messages.append((opcode, payload))
+        else:
+            self._fragments = [payload]
+            self._fragment_opcode = opcode

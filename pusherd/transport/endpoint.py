@@ -1,0 +1,102 @@
+"""What every WebSocket of this process shares: apps, the adapter, the live connections.
+
+It also owns the one keepalive sweep (a single timer for all sockets rather than a task per
+socket, house style §4) and the cleanup tasks of closed sockets, so shutdown can wait for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+from collections.abc import Sequence
+from typing import Protocol
+
+from pusherd.adapters.base import Adapter
+from pusherd.clock import Clock, IdFactory
+from pusherd.config import AppConfig, Settings
+
+__all__ = ["LiveConnection", "WebSocketEndpoint"]
+
+logger = logging.getLogger("pusherd.transport.endpoint")
+
+
+class LiveConnection(Protocol):
+    @property
+    def socket_id(self) -> str: ...
+
+    def check_liveness(self, now: float) -> None: ...
+
+
+class WebSocketEndpoint:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        apps: Sequence[AppConfig],
+        adapter: Adapter,
+        clock: Clock,
+        ids: IdFactory,
+    ) -> None:
+        self.settings = settings
+        self.apps_by_key = {app.key: app for app in apps}
+        #: One shared Limits per app, so a connection holds a reference, not a copy.
+        self.limits_by_app = {app.app_id: app.limits for app in apps}
+        self.adapter = adapter
+        self.clock = clock
+        self.ids = ids
+        self.connections: dict[str, LiveConnection] = {}
+        self.connections_per_app: Counter[str] = Counter()
+        self._background: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+            self._sweeper = None
+        if self._background:
+            await asyncio.wait(set(self._background), timeout=self.settings.shutdown_grace_s)
+
+    def new_socket_id(self) -> str:
+        """A socket id no live connection of this node holds (§1.3, checklist 3)."""
+        while True:
+            socket_id = self.ids.socket_id()
+            if socket_id not in self.connections:
+                return socket_id
+
+    def register(self, connection: LiveConnection, app_id: str) -> None:
+        self.connections[connection.socket_id] = connection
+        self.connections_per_app[app_id] += 1
+
+    def unregister(self, connection: LiveConnection, app_id: str) -> None:
+        if self.connections.pop(connection.socket_id, None) is not None:
+            self.connections_per_app[app_id] -= 1
+            if self.connections_per_app[app_id] <= 0:
+                del self.connections_per_app[app_id]
+
+    def run_in_background(self, task: asyncio.Task[None]) -> None:
+        """Keep a reference to a cleanup task until it ends, and log it if it crashed."""
+        self._background.add(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("background task failed", exc_info=task.exception())
+
+    def sweep(self) -> None:
+        now = self.clock.monotonic()
+        for connection in tuple(self.connections.values()):
+            connection.check_liveness(now)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.keepalive_sweep_s)
+            try:
+                self.sweep()
+            except Exception:
+                logger.exception("keepalive sweep failed")

@@ -1,0 +1,417 @@
+"""The ``/app/{key}`` WebSocket: bytes in, session decisions, bytes out (reference §1–§3, §8).
+
+uvicorn hands an upgrade request to this protocol class (its ``ws`` setting), so after the
+handshake no ASGI message path sits between the socket and the fan-out: a delivery is one
+``transport.write`` of bytes shared by every subscriber (house style §4). The handshake itself is
+parsed and answered by the ``websockets`` library's sans-I/O server; frames after it are read by
+our :class:`~pusherd.protocol.wsframes.FrameReader`, which keeps a connection small.
+
+Frames of one socket are handled in order. A subscribe or unsubscribe waits for the adapter, so
+while one is in flight later frames of that socket queue behind it (bounded).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Any, cast
+from urllib.parse import parse_qsl, urlsplit
+
+from websockets.http11 import Request
+from websockets.server import ServerProtocol
+
+from pusherd.config import AppConfig
+from pusherd.protocol.errors import CloseCode, ConnectionRefused, PusherError, SubscriptionRefused
+from pusherd.protocol.frames import (
+    PING_FRAME,
+    connection_established_frame,
+    member_added_frame,
+    member_removed_frame,
+    parse_client_frame,
+    presence_data,
+    subscription_succeeded_frame,
+)
+from pusherd.protocol.session import Join, Leave, Member, Relay, Reply, Session
+from pusherd.protocol.wsframes import (
+    OP_BINARY,
+    OP_CLOSE,
+    OP_PING,
+    OP_PONG,
+    OP_TEXT,
+    FrameReader,
+    WebSocketProtocolError,
+    close_frame,
+    control_frame,
+    parse_close_payload,
+    text_frame,
+)
+from pusherd.transport.endpoint import WebSocketEndpoint
+
+__all__ = ["ENDPOINT_STATE_KEY", "PusherWebSocketProtocol"]
+
+logger = logging.getLogger("pusherd.transport.websocket")
+
+#: Key of the :class:`WebSocketEndpoint` in the lifespan state uvicorn passes to this class.
+ENDPOINT_STATE_KEY = "pusherd.websocket_endpoint"
+#: Frames of one socket allowed to queue behind a pending subscribe before it is refused.
+MAX_BACKLOG = 100
+#: How long to wait for the client's close frame before dropping the TCP connection.
+CLOSE_TIMEOUT_S = 2.0
+_PING_CONTROL = control_frame(OP_PING)
+_PUSHER_PING = text_frame(PING_FRAME)
+_PONG_TIMEOUT = ConnectionRefused(CloseCode.PONG_NOT_RECEIVED, "Pong reply not received")
+_INTERNAL_ERROR = text_frame(
+    b'{"event":"pusher:error","data":{"code":null,"message":"Internal server error"}}'
+)
+
+
+def _protocol_error(query: dict[str, str]) -> ConnectionRefused | None:
+    """The §1.2 version checks: missing 4008, not an integer 4006, outside 5–7 4007."""
+    version = query.get("protocol")
+    if version is None or version == "":
+        return ConnectionRefused(CloseCode.NO_VERSION, "No protocol version supplied")
+    if not version.isdigit():
+        return ConnectionRefused(CloseCode.INVALID_VERSION, "Invalid version string format")
+    if not 5 <= int(version) <= 7:
+        return ConnectionRefused(CloseCode.UNSUPPORTED_VERSION, "Unsupported protocol version")
+    return None
+
+
+class PusherWebSocketProtocol(asyncio.Protocol):
+    """One client socket, from the upgrade request to the close."""
+
+    __slots__ = (
+        "_backlog",
+        "_close_timer",
+        "_handshake",
+        "_pending",
+        "_reader",
+        "_server_state",
+        "app",
+        "endpoint",
+        "is_closing",
+        "last_seen",
+        "ping_sent_at",
+        "session",
+        "socket_id",
+        "transport",
+    )
+
+    def __init__(
+        self,
+        config: Any,
+        server_state: Any,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.endpoint: WebSocketEndpoint = app_state[ENDPOINT_STATE_KEY]
+        self._server_state = server_state
+        self.transport: asyncio.Transport | None = None
+        self._handshake: ServerProtocol | None = ServerProtocol(
+            max_size=self.endpoint.settings.max_ws_frame_bytes
+        )
+        self._reader: FrameReader | None = None
+        self.session: Session | None = None
+        self.app: AppConfig | None = None
+        self.socket_id = ""
+        self.is_closing = False
+        self.last_seen = 0.0
+        self.ping_sent_at = 0.0
+        self._pending: asyncio.Task[None] | None = None
+        self._backlog: deque[bytes] | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+
+    # -- asyncio.Protocol -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self.transport = cast(asyncio.Transport, transport)
+        self._server_state.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        reader = self._reader
+        if reader is None:
+            if self._handshake is not None:
+                self._on_handshake_data(data)
+            return
+        self.last_seen = self.endpoint.clock.monotonic()
+        self.ping_sent_at = 0.0
+        try:
+            messages = reader.feed(data)
+        except WebSocketProtocolError as exc:
+            self._close(exc.close_code, exc.reason)
+            return
+        for opcode, payload in messages:
+            if opcode == OP_TEXT or opcode == OP_BINARY:
+                if not self.is_closing:
+                    self._on_message(payload)
+            elif opcode == OP_PING:
+                self._write(control_frame(OP_PONG, payload))
+            elif opcode == OP_CLOSE:
+                self._on_close_frame(payload)
+                return
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._server_state.connections.discard(self)
+        if self._close_timer is not None:
+            self._close_timer.cancel()
+            self._close_timer = None
+        self.is_closing = True
+        self._reader = None
+        self._handshake = None
+        app, session = self.app, self.session
+        if app is None or session is None:
+            return
+        self.endpoint.unregister(self, app.app_id)
+        if session.channels or self._pending is not None:
+            task = asyncio.get_running_loop().create_task(self._leave_all())
+            self.endpoint.run_in_background(task)
+
+    def shutdown(self) -> None:
+        """Called by uvicorn on server shutdown: tell pusher-js to reconnect at once (4200)."""
+        if self._reader is not None:
+            self._refuse(ConnectionRefused(CloseCode.RECONNECT, "Server is shutting down"))
+        elif self.transport is not None and not self.is_closing:
+            self.transport.close()
+
+    # -- the fan-out seam (adapters.base.Subscriber) ----------------------------------------
+
+    def deliver(self, ws_frame: bytes) -> None:
+        if self.is_closing:
+            return
+        transport = self.transport
+        assert transport is not None
+        transport.write(ws_frame)
+        if transport.get_write_buffer_size() > self.endpoint.settings.max_pending_bytes:
+            # A reader this far behind would only grow our memory: reconnecting gives it a
+            # fresh start, and nobody else waited for it.
+            logger.warning("dropping slow consumer %s", self.socket_id)
+            self._refuse(ConnectionRefused(CloseCode.RECONNECT, "Too far behind; reconnect"))
+
+    def check_liveness(self, now: float) -> None:
+        """Ping a silent socket after ``activity_timeout``; close 4201 if the pong never comes."""
+        app = self.app
+        if self.is_closing or app is None:
+            return
+        if self.ping_sent_at:
+            if now - self.ping_sent_at >= self.endpoint.settings.pong_timeout_s:
+                self._refuse(_PONG_TIMEOUT)
+        elif now - self.last_seen >= app.activity_timeout_s:
+            self.ping_sent_at = now
+            self._write(_PING_CONTROL)
+            self._write(_PUSHER_PING)
+
+    # -- handshake --------------------------------------------------------------------------
+
+    def _on_handshake_data(self, data: bytes) -> None:
+        handshake = self._handshake
+        assert handshake is not None
+        handshake.receive_data(data)
+        events = handshake.events_received()
+        if not events:
+            if handshake.handshake_exc is not None:
+                self._flush_handshake(handshake)
+                self._drop()
+            return
+        request = events[0]
+        assert isinstance(request, Request)
+        target = urlsplit(request.path)
+        prefix = self.endpoint.settings.path_prefix + "/app/"
+        key = target.path[len(prefix) :] if target.path.startswith(prefix) else ""
+        if not key or "/" in key:
+            handshake.send_response(handshake.reject(404, "Path not found\n"))
+            self._flush_handshake(handshake)
+            self._drop()
+            return
+        response = handshake.accept(request)
+        handshake.send_response(response)
+        self._flush_handshake(handshake)
+        self._handshake = None
+        if response.status_code != 101:
+            self._drop()
+            return
+        self._reader = FrameReader(self.endpoint.settings.max_ws_frame_bytes)
+        self.last_seen = self.endpoint.clock.monotonic()
+        query = dict(parse_qsl(target.query))
+        refusal = _protocol_error(query) or self._app_refusal(key, request.headers.get("Origin"))
+        if refusal is not None:
+            self._refuse(refusal)
+            return
+        self._establish()
+
+    def _app_refusal(self, key: str, origin: str | None) -> ConnectionRefused | None:
+        app = self.endpoint.apps_by_key.get(key)
+        if app is None:
+            return ConnectionRefused(CloseCode.APP_NOT_FOUND, "Application does not exist")
+        if not app.enabled:
+            return ConnectionRefused(CloseCode.APP_DISABLED, "Application disabled")
+        if not app.is_origin_allowed(origin):
+            return ConnectionRefused(CloseCode.UNAUTHORIZED, "Origin not allowed")
+        cap = app.max_connections
+        if cap is not None and self.endpoint.connections_per_app[app.app_id] >= cap:
+            return ConnectionRefused(CloseCode.OVER_QUOTA, "Application is over connection quota")
+        self.app = app
+        return None
+
+    def _establish(self) -> None:
+        app = self.app
+        assert app is not None
+        self.socket_id = self.endpoint.new_socket_id()
+        self.session = Session(
+            socket_id=self.socket_id,
+            app_key=app.key,
+            app_secret=app.secret.reveal(),
+            limits=self.endpoint.limits_by_app[app.app_id],
+        )
+        self.endpoint.register(self, app.app_id)
+        self._write(
+            text_frame(connection_established_frame(self.socket_id, app.activity_timeout_s))
+        )
+
+    def _flush_handshake(self, handshake: ServerProtocol) -> None:
+        for chunk in handshake.data_to_send():
+            if chunk:
+                self._write(chunk)
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _on_message(self, payload: bytes) -> None:
+        backlog = self._backlog
+        if backlog is not None:
+            if len(backlog) >= MAX_BACKLOG:
+                self._refuse(ConnectionRefused(CloseCode.RECONNECT, "Too many pending messages"))
+                return
+            backlog.append(payload)
+            return
+        self._process(payload)
+
+    def _process(self, payload: bytes) -> None:
+        session = self.session
+        assert session is not None
+        try:
+            command = session.receive(parse_client_frame(payload), self.endpoint.clock.monotonic())
+        except PusherError as exc:
+            self._write(text_frame(exc.to_frame()))
+            return
+        if command is None:
+            return
+        if type(command) is Relay:
+            app = self.app
+            assert app is not None
+            self.endpoint.adapter.publish(
+                app.app_id, command.channel, command.frame, self.socket_id
+            )
+            return
+        if type(command) is Reply:
+            self._write(text_frame(command.frame))
+            return
+        # Join and Leave wait for the adapter; frames arriving meanwhile queue behind them.
+        self._backlog = deque()
+        if type(command) is Join:
+            coroutine = self._join(command)
+        else:
+            assert type(command) is Leave
+            coroutine = self._leave_channel(command.channel)
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._pending = task
+        task.add_done_callback(self._on_applied)
+
+    def _on_applied(self, task: asyncio.Task[None]) -> None:
+        self._pending = None
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("handling a frame failed", exc_info=task.exception())
+            self._write(_INTERNAL_ERROR)
+        backlog, self._backlog = self._backlog, None
+        while backlog and not self.is_closing:
+            if self._backlog is not None:
+                # A queued frame started another wait: the rest keep their order behind it.
+                self._backlog.extend(backlog)
+                return
+            self._process(backlog.popleft())
+
+    async def _join(self, command: Join) -> None:
+        app, session = self.app, self.session
+        assert app is not None and session is not None
+        adapter = self.endpoint.adapter
+        channel, member = command.channel, command.member
+        result = await adapter.join(
+            app.app_id, channel, self, member, max_presence_members=app.max_presence_members
+        )
+        if result.is_refused_full:
+            refusal = SubscriptionRefused(
+                channel,
+                "LimitReached",
+                f"Presence channel is full ({app.max_presence_members} members)",
+                403,
+            )
+            self._write(text_frame(refusal.to_frame()))
+            return
+        session.joined(channel, None if member is None else member.user_id)
+        if self.is_closing:
+            return
+        data = "{}" if result.members is None else presence_data(result.members)
+        self._write(text_frame(subscription_succeeded_frame(channel, data)))
+        if member is not None and result.is_member_added:
+            frame = member_added_frame(channel, member.user_id, member.user_info)
+            adapter.publish(app.app_id, channel, frame, self.socket_id)
+
+    async def _leave_channel(self, channel: str) -> None:
+        app, session = self.app, self.session
+        assert app is not None and session is not None
+        user_id = session.channels.get(channel)
+        session.left(channel)
+        member = None if user_id is None else Member(user_id, None)
+        adapter = self.endpoint.adapter
+        result = await adapter.leave(app.app_id, channel, self.socket_id, member)
+        if user_id is not None and result.is_member_removed:
+            adapter.publish(app.app_id, channel, member_removed_frame(channel, user_id))
+
+    async def _leave_all(self) -> None:
+        pending = self._pending
+        if pending is not None:
+            # A subscribe in flight must finish first, or its channel would never be left.
+            await asyncio.wait({pending})
+        session = self.session
+        assert session is not None
+        for channel in tuple(session.channels):
+            await self._leave_channel(channel)
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def _write(self, data: bytes) -> None:
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
+
+    def _refuse(self, error: ConnectionRefused) -> None:
+        """``pusher:error`` with the code, then a close frame with the same code (§3.2)."""
+        if self.is_closing:
+            return
+        self._write(text_frame(error.to_frame()))
+        self._close(error.code, error.message)
+
+    def _close(self, code: int, reason: str) -> None:
+        if self.is_closing:
+            return
+        self.is_closing = True
+        self._write(close_frame(code, reason))
+        loop = asyncio.get_running_loop()
+        self._close_timer = loop.call_later(CLOSE_TIMEOUT_S, self._drop, False)
+
+    def _on_close_frame(self, payload: bytes) -> None:
+        if not self.is_closing:
+            code, _ = parse_close_payload(payload)
+            # Echo the client's code, as RFC 6455 §5.5.1 asks; 1005 means "none given".
+            self.is_closing = True
+            self._write(close_frame(1000 if code == 1005 else code))
+        self._drop(graceful=True)
+
+    def _drop(self, graceful: bool = True) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        if graceful:
+            transport.close()
+        else:
+            transport.abort()

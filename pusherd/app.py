@@ -24,6 +24,7 @@ from pusherd.clock import Clock, IdFactory
 from pusherd.config import Settings
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
 from pusherd.http.routes import api_routes
+from pusherd.publisher import EventPublisher
 from pusherd.transport.endpoint import WebSocketEndpoint
 from pusherd.transport.websocket import ENDPOINT_STATE_KEY, PusherWebSocketProtocol
 
@@ -52,7 +53,7 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        state_adapter = adapter if adapter is not None else LocalAdapter()
+        state_adapter = adapter if adapter is not None else LocalAdapter(clock=clock)
         endpoint = WebSocketEndpoint(
             settings=settings, apps=settings.apps, adapter=state_adapter, clock=clock, ids=ids
         )
@@ -60,6 +61,7 @@ def build_app(
             apps_by_id={app_config.app_id: app_config for app_config in settings.apps},
             apps_by_key={app_config.key: app_config for app_config in settings.apps},
             adapter=state_adapter,
+            publisher=EventPublisher(adapter=state_adapter),
             clock=clock,
         )
         async with contextlib.AsyncExitStack() as stack:

@@ -16,6 +16,7 @@ from pusherd.protocol.channels import DEFAULT_MAX_CHANNEL_NAME_LENGTH
 from pusherd.protocol.limits import Limits
 
 __all__ = [
+    "WEBHOOK_EVENT_TYPES",
     "DEMO_APP_ID",
     "DEMO_APP_KEY",
     "DEMO_APP_SECRET",
@@ -23,6 +24,7 @@ __all__ = [
     "ConfigError",
     "Secret",
     "Settings",
+    "WebhookTarget",
     "load_apps_file",
     "load_settings",
 ]
@@ -59,6 +61,40 @@ class Secret:
         return hash(self._value)
 
 
+#: The webhook event names of reference §10.3.
+WEBHOOK_EVENT_TYPES = (
+    "channel_occupied",
+    "channel_vacated",
+    "member_added",
+    "member_removed",
+    "client_event",
+    "cache_miss",
+    "subscription_count",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookTarget:
+    """One webhook URL of an app, optionally limited to some event types and a channel prefix."""
+
+    url: str
+    event_types: tuple[str, ...] = ()
+    channel_prefix: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ConfigError(f"webhook url must start with http:// or https://, got {self.url!r}")
+        for name in self.event_types:
+            if name not in WEBHOOK_EVENT_TYPES:
+                raise ConfigError(f"webhook event_types: unknown event type {name!r}")
+
+    def wants(self, event_name: str, channel: str) -> bool:
+        """Whether this target takes an event of that name on that channel."""
+        if self.event_types and event_name not in self.event_types:
+            return False
+        return channel.startswith(self.channel_prefix)
+
+
 @dataclass(frozen=True, slots=True)
 class AppConfig:
     """One Pusher app and its limits (Pusher defaults, reference §9.8)."""
@@ -82,6 +118,12 @@ class AppConfig:
     max_channels_per_connection: int = 1_000
     allowed_origins: tuple[str, ...] = ()
     subscription_count_enabled: bool = False
+    cache_ttl_s: int = 1_800
+    max_cache_event_bytes: int = 10_240
+    user_authentication_timeout_s: int | None = None
+    watchlist_enabled: bool = True
+    webhooks: tuple[WebhookTarget, ...] = ()
+    webhook_batching: bool = False
 
     def __post_init__(self) -> None:
         if not self.app_id.isdigit():
@@ -103,6 +145,8 @@ class AppConfig:
             "max_channels_per_trigger",
             "max_batch_size",
             "max_channels_per_connection",
+            "cache_ttl_s",
+            "max_cache_event_bytes",
         ):
             value = getattr(self, name)
             if value <= 0:
@@ -214,11 +258,35 @@ def _app_from_mapping(raw: Mapping[str, Any], label: str) -> AppConfig:
     for name, value in raw.items():
         if name in ("id", "app_id", "key", "secret"):
             continue
+        if name == "webhooks":
+            values[name] = _webhooks(label, value)
+            continue
         values[name] = _cast(label, name, value, str(_APP_FIELDS[name].type))
     try:
         return AppConfig(**values)
     except ConfigError as exc:
         raise ConfigError(f"{label}: {exc}") from None
+
+
+def _webhooks(label: str, raw: Any) -> tuple[WebhookTarget, ...]:
+    """``[[apps.webhooks]]`` tables: ``url``, optional ``event_types`` and ``channel_prefix``."""
+    if not isinstance(raw, list):
+        raise ConfigError(f"{label}: field 'webhooks' must be a list of tables")
+    targets = []
+    for index, item in enumerate(raw):
+        where = f"{label}.webhooks[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise ConfigError(f"{where}: needs a string 'url'")
+        unknown = sorted(set(item) - {"url", "event_types", "channel_prefix"})
+        if unknown:
+            raise ConfigError(f"{where}: unknown field '{unknown[0]}'")
+        event_types = _cast(where, "event_types", item.get("event_types", []), "tuple[str, ...]")
+        prefix = _cast(where, "channel_prefix", item.get("channel_prefix", ""), "str")
+        try:
+            targets.append(WebhookTarget(item["url"], event_types, prefix))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    return tuple(targets)
 
 
 def load_apps_file(path: Path) -> tuple[AppConfig, ...]:

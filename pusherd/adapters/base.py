@@ -1,7 +1,7 @@
 """The seam between the protocol layers and wherever channel state lives.
 
 The WebSocket and HTTP layers talk to one :class:`Adapter`; the in-memory one serves a single
-process and a Redis one will serve many nodes behind the same methods, so the protocol code never
+process and the Redis one serves many nodes behind the same methods, so the protocol code never
 changes with the deployment (house rule 7). ``publish`` is synchronous on purpose: the local
 fan-out happens inside the call, with no ``await`` per subscriber (house style §4).
 """
@@ -13,7 +13,27 @@ from typing import Any, Protocol
 
 from pusherd.protocol.session import Member
 
-__all__ = ["Adapter", "ChannelStats", "JoinResult", "LeaveResult", "Subscriber"]
+__all__ = [
+    "Adapter",
+    "CachedEvent",
+    "ChannelStats",
+    "JoinResult",
+    "LeaveResult",
+    "Subscriber",
+    "user_channel",
+    "watchers_channel",
+]
+
+
+def user_channel(user_id: str) -> str:
+    """The channel every socket signed in as ``user_id`` holds: server-to-user events and the
+    user's online state (occupied = online on some node) both ride on it (§13.2, §13.3)."""
+    return f"#server-to-user-{user_id}"
+
+
+def watchers_channel(user_id: str) -> str:
+    """Internal channel of the sockets watching ``user_id``; clients cannot name it (``#``)."""
+    return f"#watchers-{user_id}"
 
 
 class Subscriber(Protocol):
@@ -24,6 +44,10 @@ class Subscriber(Protocol):
 
     def deliver(self, ws_frame: bytes) -> None:
         """Write an already-framed WebSocket message; must not block or await."""
+        ...
+
+    def terminate(self) -> None:
+        """Close the socket because the app terminated its user (§13.4)."""
         ...
 
 
@@ -58,15 +82,33 @@ class ChannelStats:
     user_count: int | None
 
 
+@dataclass(frozen=True, slots=True)
+class CachedEvent:
+    """The last event published on a cache channel: its frame and when it expires (Unix s)."""
+
+    frame: bytes
+    expires_at: float
+
+
 class Adapter(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
     def publish(
-        self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None = None
+        self,
+        app_id: str,
+        channel: str,
+        payload: bytes,
+        except_socket_id: str | None = None,
+        *,
+        cache_ttl_s: float | None = None,
     ) -> None:
-        """Send the Pusher frame ``payload`` to every subscriber of ``channel`` on every node."""
+        """Send the Pusher frame ``payload`` to every subscriber of ``channel`` on every node.
+
+        With ``cache_ttl_s`` (HTTP and bus publishes; never client events, §11) a cache
+        channel also remembers the frame for that long.
+        """
         ...
 
     async def join(
@@ -91,4 +133,12 @@ class Adapter(Protocol):
 
     async def members(self, app_id: str, channel: str) -> dict[str, Any]:
         """Presence members of ``channel``: ``user_id → user_info``."""
+        ...
+
+    async def cached_event(self, app_id: str, channel: str) -> CachedEvent | None:
+        """The unexpired last event of a cache channel, if any."""
+        ...
+
+    def terminate_user(self, app_id: str, user_id: str) -> None:
+        """Close every socket signed in as ``user_id``, on every node."""
         ...

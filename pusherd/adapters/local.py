@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pusherd.adapters.base import ChannelStats, JoinResult, LeaveResult, Subscriber
+from pusherd.adapters.base import (
+    CachedEvent,
+    ChannelStats,
+    JoinResult,
+    LeaveResult,
+    Subscriber,
+    user_channel,
+)
+from pusherd.clock import Clock
 from pusherd.protocol.channels import ChannelKind, classify_channel
 from pusherd.protocol.session import Member
 from pusherd.protocol.wsframes import text_frame
@@ -22,9 +30,11 @@ def _is_presence(channel: str) -> bool:
 class LocalAdapter:
     """Channels, subscriptions and presence rosters in this process's memory."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Clock) -> None:
+        self._clock = clock
         self._index: ChannelIndex[Subscriber] = ChannelIndex()
         self._roster = Roster()
+        self._cache: dict[tuple[str, str], CachedEvent] = {}
 
     async def start(self) -> None:
         return None
@@ -33,9 +43,37 @@ class LocalAdapter:
         return None
 
     def publish(
-        self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None = None
+        self,
+        app_id: str,
+        channel: str,
+        payload: bytes,
+        except_socket_id: str | None = None,
+        *,
+        cache_ttl_s: float | None = None,
     ) -> None:
+        if cache_ttl_s is not None:
+            self.remember(app_id, channel, payload, cache_ttl_s)
         self.deliver_local(app_id, channel, payload, except_socket_id)
+
+    def remember(self, app_id: str, channel: str, payload: bytes, ttl_s: float) -> None:
+        """Keep the last event of a cache channel (§11); other channels keep nothing."""
+        channel_type = classify_channel(channel, 200)
+        if channel_type is not None and channel_type.is_cache:
+            self._cache[(app_id, channel)] = CachedEvent(payload, self._clock.time() + ttl_s)
+
+    async def cached_event(self, app_id: str, channel: str) -> CachedEvent | None:
+        cached = self._cache.get((app_id, channel))
+        if cached is None:
+            return None
+        if cached.expires_at <= self._clock.time():
+            del self._cache[(app_id, channel)]
+            return None
+        return cached
+
+    def terminate_user(self, app_id: str, user_id: str) -> None:
+        sockets = self._index.subscribers(app_id, user_channel(user_id))
+        for subscriber in tuple(sockets.values()) if sockets else ():
+            subscriber.terminate()
 
     def deliver_local(
         self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None

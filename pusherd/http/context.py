@@ -16,6 +16,7 @@ from pusherd.clock import Clock
 from pusherd.config import AppConfig
 from pusherd.http.auth import verify_signed_request
 from pusherd.protocol.errors import ApiError
+from pusherd.publisher import EventPublisher
 
 __all__ = ["HTTP_STATE_KEY", "HttpContext", "SignedRequest", "api_endpoint", "json_response"]
 
@@ -30,6 +31,7 @@ class HttpContext:
     apps_by_id: dict[str, AppConfig]
     apps_by_key: dict[str, AppConfig]
     adapter: Adapter
+    publisher: EventPublisher
     clock: Clock
     max_body_bytes: int = 1_048_576
 

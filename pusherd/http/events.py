@@ -18,6 +18,7 @@ from pusherd.http.context import SignedRequest, json_response, parse_info
 from pusherd.protocol.channels import ChannelKind, classify_channel
 from pusherd.protocol.errors import ApiError
 from pusherd.protocol.frames import encode_event
+from pusherd.publisher import EventPublisher
 
 __all__ = ["TriggerEvent", "batch_events", "trigger_event", "validate_event"]
 
@@ -112,16 +113,16 @@ async def _info_for(
     return result
 
 
-def _publish(adapter: Adapter, app: AppConfig, event: TriggerEvent) -> None:
+def _publish(publisher: EventPublisher, app: AppConfig, event: TriggerEvent) -> None:
     for channel in event.channels:
         frame = encode_event(event.name, channel, event.data)
-        adapter.publish(app.app_id, channel, frame, event.socket_id)
+        publisher.publish(app, channel, frame, event.socket_id)
 
 
 async def trigger_event(request: SignedRequest) -> Response:
     event = validate_event(request.json_body(), request.app, is_batch_item=False)
     adapter = request.context.adapter
-    _publish(adapter, request.app, event)
+    _publish(request.context.publisher, request.app, event)
     if not event.info:
         return json_response({})
     return json_response({"channels": await _info_for(adapter, request.app, event)})
@@ -137,7 +138,7 @@ async def batch_events(request: SignedRequest) -> Response:
     events = [validate_event(item, app, is_batch_item=True) for item in batch]
     adapter = request.context.adapter
     for event in events:
-        _publish(adapter, app, event)
+        _publish(request.context.publisher, app, event)
     if not any(event.info for event in events):
         return json_response({})
     results: list[dict[str, int]] = []

@@ -8,6 +8,7 @@ from pusherd.http.channels import channel_info, channel_users, list_channels
 from pusherd.http.context import api_endpoint
 from pusherd.http.events import batch_events, trigger_event
 from pusherd.http.health import up
+from pusherd.http.users import terminate_user_connections
 
 __all__ = ["api_routes"]
 
@@ -25,5 +26,16 @@ def api_routes() -> list[BaseRoute]:
             "/apps/{app_id}/channels/{channel_name}/users",
             api_endpoint(channel_users),
             methods=["GET"],
+        ),
+        Route(
+            "/apps/{app_id}/users/{user_id}/terminate_connections",
+            api_endpoint(terminate_user_connections),
+            methods=["POST"],
+        ),
+        # The Python SDK posts without the /apps/{id} prefix and is found by its auth_key (§9.7).
+        Route(
+            "/users/{user_id}/terminate_connections",
+            api_endpoint(terminate_user_connections, app_from_key=True),
+            methods=["POST"],
         ),
     ]

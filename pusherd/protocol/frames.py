@@ -31,6 +31,10 @@ __all__ = [
     "member_added_frame",
     "member_removed_frame",
     "parse_client_frame",
+    "presence_data",
+    "signin_success_frame",
+    "subscription_count_frame",
+    "watchlist_events_frame",
     "subscription_succeeded_frame",
 ]
 
@@ -201,3 +205,29 @@ def member_removed_frame(channel: str, user_id: str) -> bytes:
 def cache_miss_frame(channel: str) -> bytes:
     """``pusher:cache_miss`` carries no data (§2.14)."""
     return orjson.dumps({"event": "pusher:cache_miss", "channel": channel})
+
+
+def signin_success_frame(user_data: str) -> bytes:
+    """``pusher:signin_success`` with the exact ``user_data`` string that was signed (§2.11)."""
+    return orjson.dumps({"event": "pusher:signin_success", "data": {"user_data": user_data}})
+
+
+def watchlist_events_frame(online: list[str], offline: list[str]) -> bytes:
+    """``pusher_internal:watchlist_events``: ``data.events`` of ``{name, user_ids}`` (§2.13).
+
+    Empty lists are left out (§13.3).
+    """
+    events = []
+    if online:
+        events.append({"name": "online", "user_ids": online})
+    if offline:
+        events.append({"name": "offline", "user_ids": offline})
+    return orjson.dumps({"event": "pusher_internal:watchlist_events", "data": {"events": events}})
+
+
+def subscription_count_frame(channel: str, count: int) -> bytes:
+    """``pusher_internal:subscription_count`` with string-encoded data (§2.15)."""
+    data = orjson.dumps({"subscription_count": count}).decode()
+    return orjson.dumps(
+        {"event": "pusher_internal:subscription_count", "channel": channel, "data": data}
+    )

@@ -31,9 +31,26 @@ from pusherd.protocol.frames import (
     encode_event,
 )
 from pusherd.protocol.limits import Limits
-from pusherd.protocol.signatures import channel_string_to_sign, verify_token
+from pusherd.protocol.signatures import (
+    channel_string_to_sign,
+    user_string_to_sign,
+    verify_token,
+)
 
-__all__ = ["Command", "Join", "Leave", "Member", "Relay", "Reply", "Session"]
+__all__ = [
+    "MAX_WATCHLIST_LENGTH",
+    "Command",
+    "Join",
+    "Leave",
+    "Member",
+    "Relay",
+    "Reply",
+    "Session",
+    "SignIn",
+]
+
+#: Only the first 100 watched ids are accepted; the rest earn a 4302 error (§13.3).
+MAX_WATCHLIST_LENGTH = 100
 
 CLIENT_EVENTS_DISABLED = (
     "To send client events, you must enable this feature in the Settings page of your dashboard."
@@ -80,7 +97,17 @@ class Relay:
     frame: bytes
 
 
-Command = Reply | Join | Leave | Relay
+@dataclass(frozen=True, slots=True)
+class SignIn:
+    """A verified ``pusher:signin`` (§13.1): answer with ``user_data``, then the watchlist."""
+
+    user_id: str
+    user_data: str
+    watchlist: tuple[str, ...]
+    is_watchlist_truncated: bool
+
+
+Command = Reply | Join | Leave | Relay | SignIn
 
 _PONG = Reply(PONG_FRAME)
 
@@ -133,6 +160,7 @@ class Session:
         "limits",
         "socket_id",
         "user_id",
+        "user_info",
     )
 
     def __init__(self, *, socket_id: str, app_key: str, app_secret: str, limits: Limits) -> None:
@@ -144,6 +172,7 @@ class Session:
         self.channels: dict[str, str | None] = {}
         #: The signed-in user (pusher:signin), if any.
         self.user_id: str | None = None
+        self.user_info: Any = None
         self._window_start = 0.0
         self._window_count = 0
 
@@ -164,7 +193,7 @@ class Session:
         if isinstance(frame, Ping):
             return _PONG
         if isinstance(frame, Signin):
-            raise ClientError(CloseCode.UNAUTHORIZED, "User authentication is not enabled")
+            return self._signin(frame)
         return None
 
     def joined(self, channel: str, user_id: str | None) -> None:
@@ -201,9 +230,13 @@ class Session:
         if not channel_type.needs_signature:
             return Join(channel, channel_type, None)
         channel_data = frame.channel_data if kind is ChannelKind.PRESENCE else None
-        if kind is ChannelKind.PRESENCE and channel_data is None:
+        if kind is ChannelKind.PRESENCE and channel_data is None and self.user_id is None:
+            # Without channel_data the member comes from the signed-in user (§6.5).
             raise SubscriptionRefused(
-                channel, "AuthError", "Presence subscriptions need channel_data", 403
+                channel,
+                "AuthError",
+                "Presence subscriptions need channel_data or a signed-in connection",
+                403,
             )
         string_to_sign = channel_string_to_sign(self.socket_id, channel, channel_data)
         if not verify_token(
@@ -217,8 +250,64 @@ class Session:
                 f"{string_to_sign[:400]}, but got {signature[:64]}",
                 401,
             )
-        member = None if channel_data is None else _parse_member(channel, channel_data, self.limits)
+        if channel_data is not None:
+            member: Member | None = _parse_member(channel, channel_data, self.limits)
+        elif kind is ChannelKind.PRESENCE:
+            assert self.user_id is not None
+            member = Member(self.user_id, self.user_info)
+        else:
+            member = None
+        previous_user = self.channels.get(channel)
+        if member is not None and previous_user is not None and previous_user != member.user_id:
+            raise SubscriptionRefused(
+                channel, "AuthError", "Already subscribed to this channel as another user", 400
+            )
         return Join(channel, channel_type, member)
+
+    def _signin(self, frame: Signin) -> SignIn:
+        """Verify ``socket_id::user::user_data`` and read the user it describes (§2.11, §13.1).
+
+        Failures are ``pusher:error`` 4009 on an open socket: closing would stop pusher-js for
+        good (§3.1), and a bad signature is the app's bug, not the connection's.
+        """
+        string_to_sign = user_string_to_sign(self.socket_id, frame.user_data)
+        if not verify_token(
+            frame.auth, key=self._app_key, secret=self._app_secret, string_to_sign=string_to_sign
+        ):
+            signature = frame.auth.partition(":")[2]
+            raise ClientError(
+                CloseCode.UNAUTHORIZED,
+                "Invalid signature: Expected HMAC SHA256 hex digest of "
+                f"{string_to_sign[:400]}, but got {signature[:64]}",
+            )
+        try:
+            user = orjson.loads(frame.user_data)
+        except orjson.JSONDecodeError:
+            raise ClientError(CloseCode.UNAUTHORIZED, "user_data is not JSON") from None
+        if not isinstance(user, dict):
+            raise ClientError(CloseCode.UNAUTHORIZED, "user_data is not a JSON object")
+        raw_id = user.get("id")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, str | int) or raw_id == "":
+            raise ClientError(CloseCode.UNAUTHORIZED, "user_data needs a non-empty string 'id'")
+        user_id = str(raw_id)
+        if len(user_id) > self.limits.max_presence_user_id_length:
+            raise ClientError(CloseCode.UNAUTHORIZED, "user_data 'id' is too long")
+        if self.user_id is not None and self.user_id != user_id:
+            raise ClientError(CloseCode.UNAUTHORIZED, "Already signed in as another user")
+        raw_watchlist = user.get("watchlist") or []
+        if not isinstance(raw_watchlist, list) or not all(
+            isinstance(item, str | int) and not isinstance(item, bool) for item in raw_watchlist
+        ):
+            raise ClientError(CloseCode.UNAUTHORIZED, "user_data 'watchlist' must list user ids")
+        watchlist = tuple(dict.fromkeys(str(item) for item in raw_watchlist))
+        self.user_id = user_id
+        self.user_info = user.get("user_info")
+        return SignIn(
+            user_id,
+            frame.user_data,
+            watchlist[:MAX_WATCHLIST_LENGTH],
+            len(watchlist) > MAX_WATCHLIST_LENGTH,
+        )
 
     def _client_event(self, frame: ClientEvent, now: float) -> Relay:
         limits = self.limits

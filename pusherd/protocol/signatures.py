@@ -73,14 +73,18 @@ def body_md5(body: bytes) -> str:
 def http_string_to_sign(method: str, path: str, params: Iterable[tuple[str, str]]) -> str:
     """``METHOD\\nPATH\\nQUERY`` with the query sorted by lower-cased key, unescaped (§5.5).
 
-    ``auth_signature`` is left out; repeated keys (PHP's ``channels[]=a&channels[]=b``) are
-    joined with ``,`` as pusher-php does.
+    ``auth_signature`` is left out; repeated keys (PHP's ``channels[]=a&channels[]=b``, or
+    Guzzle's ``channels[0]=a&channels[1]=b``) are joined with ``,`` under the bare key
+    (``channels=a,b``), as pusher-php's ``array_implode`` signs its ``['channels' => [...]]``.
     """
     grouped: dict[str, list[str]] = {}
     for name, value in params:
         lowered = name.lower()
         if lowered == "auth_signature":
             continue
+        bracket = lowered.find("[")
+        if bracket > 0 and lowered.endswith("]"):
+            lowered = lowered[:bracket]
         grouped.setdefault(lowered, []).append(value)
     query = "&".join(f"{name}={','.join(grouped[name])}" for name in sorted(grouped))
     return f"{method.upper()}\n{path}\n{query}"

@@ -60,12 +60,15 @@ def text_frame(payload: bytes) -> bytes:
 
 def control_frame(opcode: int, payload: bytes = b"") -> bytes:
     """A ping, pong or close frame; control payloads are at most 125 bytes (§5.5)."""
-    return bytes((0x80 | opcode, len(payload))) + payload[:125]
+    payload = payload[:125]
+    return bytes((0x80 | opcode, len(payload))) + payload
 
 
 def close_frame(code: int, reason: str = "") -> bytes:
     """A close frame with ``code`` and a reason cut to fit the 123 bytes allowed."""
-    body = code.to_bytes(2, "big") + reason.encode()[:123]
+    # Cut on a character boundary: the reason must stay valid UTF-8 (RFC 6455 §5.5.1).
+    cut = reason.encode()[:123].decode(errors="ignore").encode()
+    body = code.to_bytes(2, "big") + cut
     return control_frame(OP_CLOSE, body)
 
 

@@ -15,6 +15,8 @@ from typing import Protocol
 from pusherd.adapters.base import Adapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import AppConfig, Settings
+from pusherd.hooks import WebhookSink
+from pusherd.transport.actions import ChannelActions
 
 __all__ = ["LiveConnection", "WebSocketEndpoint"]
 
@@ -37,12 +39,14 @@ class WebSocketEndpoint:
         adapter: Adapter,
         clock: Clock,
         ids: IdFactory,
+        webhooks: WebhookSink | None = None,
     ) -> None:
         self.settings = settings
         self.apps_by_key = {app.key: app for app in apps}
         #: One shared Limits per app, so a connection holds a reference, not a copy.
         self.limits_by_app = {app.app_id: app.limits for app in apps}
         self.adapter = adapter
+        self.actions = ChannelActions(adapter=adapter, clock=clock, webhooks=webhooks)
         self.clock = clock
         self.ids = ids
         self.connections: dict[str, LiveConnection] = {}
@@ -54,6 +58,7 @@ class WebSocketEndpoint:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
 
     async def stop(self) -> None:
+        self.actions.cancel_timers()
         if self._sweeper is not None:
             self._sweeper.cancel()
             await asyncio.gather(self._sweeper, return_exceptions=True)

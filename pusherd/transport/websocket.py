@@ -22,17 +22,10 @@ from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
 from pusherd.config import AppConfig
-from pusherd.protocol.errors import CloseCode, ConnectionRefused, PusherError, SubscriptionRefused
-from pusherd.protocol.frames import (
-    PING_FRAME,
-    connection_established_frame,
-    member_added_frame,
-    member_removed_frame,
-    parse_client_frame,
-    presence_data,
-    subscription_succeeded_frame,
-)
-from pusherd.protocol.session import Join, Leave, Member, Relay, Reply, Session
+from pusherd.protocol.channels import ChannelKind, classify_channel
+from pusherd.protocol.errors import CloseCode, ConnectionRefused, PusherError
+from pusherd.protocol.frames import PING_FRAME, connection_established_frame, parse_client_frame
+from pusherd.protocol.session import Join, Leave, Relay, Reply, Session, SignIn
 from pusherd.protocol.wsframes import (
     OP_BINARY,
     OP_CLOSE,
@@ -60,6 +53,11 @@ MAX_BACKLOG = 100
 CLOSE_TIMEOUT_S = 2.0
 _PING_CONTROL = control_frame(OP_PING)
 _PUSHER_PING = text_frame(PING_FRAME)
+_TERMINATED = ConnectionRefused(CloseCode.UNAUTHORIZED, "Connection terminated by the app")
+_NOT_AUTHORIZED = ConnectionRefused(
+    CloseCode.UNAUTHORIZED, "Connection not authorized within timeout"
+)
+_AUTHORIZING_KINDS = (ChannelKind.PRIVATE, ChannelKind.PRESENCE, ChannelKind.ENCRYPTED)
 _PONG_TIMEOUT = ConnectionRefused(CloseCode.PONG_NOT_RECEIVED, "Pong reply not received")
 _INTERNAL_ERROR = text_frame(
     b'{"event":"pusher:error","data":{"code":null,"message":"Internal server error"}}'
@@ -90,6 +88,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         "_server_state",
         "app",
         "endpoint",
+        "established_at",
         "is_closing",
         "last_seen",
         "ping_sent_at",
@@ -117,6 +116,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.socket_id = ""
         self.is_closing = False
         self.last_seen = 0.0
+        self.established_at = 0.0
         self.ping_sent_at = 0.0
         self._pending: asyncio.Task[None] | None = None
         self._backlog: deque[bytes] | None = None
@@ -189,11 +189,40 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             logger.warning("dropping slow consumer %s", self.socket_id)
             self._refuse(ConnectionRefused(CloseCode.RECONNECT, "Too far behind; reconnect"))
 
+    def terminate(self) -> None:
+        """The app terminated this socket's user: 4009 keeps pusher-js from reconnecting (§13.4)."""
+        self._refuse(_TERMINATED)
+
+    def send(self, payload: bytes) -> None:
+        self._write(text_frame(payload))
+
+    def _is_authorized(self) -> bool:
+        """Signed in, or holding a private or presence channel (authorized connections, §13.5)."""
+        session = self.session
+        if session is None:
+            return False
+        if session.user_id is not None:
+            return True
+        for channel in session.channels:
+            channel_type = classify_channel(channel, 200)
+            if channel_type is not None and channel_type.kind in _AUTHORIZING_KINDS:
+                return True
+        return False
+
     def check_liveness(self, now: float) -> None:
-        """Ping a silent socket after ``activity_timeout``; close 4201 if the pong never comes."""
+        """Ping a silent socket after ``activity_timeout``; close 4201 if the pong never comes.
+
+        Apps that require authorization also close, with 4009, sockets that neither signed in
+        nor joined a private or presence channel within their grace period (§13.5).
+        """
         app = self.app
         if self.is_closing or app is None:
             return
+        grace_s = app.user_authentication_timeout_s
+        if grace_s is not None and now - self.established_at >= grace_s:
+            if not self._is_authorized():
+                self._refuse(_NOT_AUTHORIZED)
+                return
         if self.ping_sent_at:
             if now - self.ping_sent_at >= self.endpoint.settings.pong_timeout_s:
                 self._refuse(_PONG_TIMEOUT)
@@ -264,6 +293,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             app_secret=app.secret.reveal(),
             limits=self.endpoint.limits_by_app[app.app_id],
         )
+        self.established_at = self.last_seen
         self.endpoint.register(self, app.app_id)
         self._write(
             text_frame(connection_established_frame(self.socket_id, app.activity_timeout_s))
@@ -296,23 +326,24 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             return
         if command is None:
             return
+        app = self.app
+        assert app is not None
+        actions = self.endpoint.actions
         if type(command) is Relay:
-            app = self.app
-            assert app is not None
-            self.endpoint.adapter.publish(
-                app.app_id, command.channel, command.frame, self.socket_id
-            )
+            actions.relay(app, self, command)
             return
         if type(command) is Reply:
             self._write(text_frame(command.frame))
             return
-        # Join and Leave wait for the adapter; frames arriving meanwhile queue behind them.
+        # Joins, leaves and signins wait for the adapter; frames arriving meanwhile queue behind.
         self._backlog = deque()
         if type(command) is Join:
-            coroutine = self._join(command)
+            coroutine = actions.join(app, session, self, command)
+        elif type(command) is Leave:
+            coroutine = actions.leave(app, session, self, command.channel)
         else:
-            assert type(command) is Leave
-            coroutine = self._leave_channel(command.channel)
+            assert type(command) is SignIn
+            coroutine = actions.signin(app, session, self, command)
         task = asyncio.get_running_loop().create_task(coroutine)
         self._pending = task
         task.add_done_callback(self._on_applied)
@@ -330,43 +361,6 @@ class PusherWebSocketProtocol(asyncio.Protocol):
                 return
             self._process(backlog.popleft())
 
-    async def _join(self, command: Join) -> None:
-        app, session = self.app, self.session
-        assert app is not None and session is not None
-        adapter = self.endpoint.adapter
-        channel, member = command.channel, command.member
-        result = await adapter.join(
-            app.app_id, channel, self, member, max_presence_members=app.max_presence_members
-        )
-        if result.is_refused_full:
-            refusal = SubscriptionRefused(
-                channel,
-                "LimitReached",
-                f"Presence channel is full ({app.max_presence_members} members)",
-                403,
-            )
-            self._write(text_frame(refusal.to_frame()))
-            return
-        session.joined(channel, None if member is None else member.user_id)
-        if self.is_closing:
-            return
-        data = "{}" if result.members is None else presence_data(result.members)
-        self._write(text_frame(subscription_succeeded_frame(channel, data)))
-        if member is not None and result.is_member_added:
-            frame = member_added_frame(channel, member.user_id, member.user_info)
-            adapter.publish(app.app_id, channel, frame, self.socket_id)
-
-    async def _leave_channel(self, channel: str) -> None:
-        app, session = self.app, self.session
-        assert app is not None and session is not None
-        user_id = session.channels.get(channel)
-        session.left(channel)
-        member = None if user_id is None else Member(user_id, None)
-        adapter = self.endpoint.adapter
-        result = await adapter.leave(app.app_id, channel, self.socket_id, member)
-        if user_id is not None and result.is_member_removed:
-            adapter.publish(app.app_id, channel, member_removed_frame(channel, user_id))
-
     async def _leave_all(self) -> None:
         pending = self._pending
         if pending is not None:
@@ -374,8 +368,10 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             await asyncio.wait({pending})
         session = self.session
         assert session is not None
+        app = self.app
+        assert app is not None
         for channel in tuple(session.channels):
-            await self._leave_channel(channel)
+            await self.endpoint.actions.leave(app, session, self, channel)
 
     # -- closing ----------------------------------------------------------------------------
 

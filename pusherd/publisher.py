@@ -1,0 +1,35 @@
+"""The one way events from outside enter: the HTTP API, the Redis feed and the embedded poller.
+
+Client events do not come through here: they are never cached (§11) and are relayed by the
+socket layer. Everything else may fill a cache channel, which the webhooks must hear about so a
+later empty-cache subscriber raises ``cache_miss`` again (§10.3).
+"""
+
+from __future__ import annotations
+
+from pusherd.adapters.base import Adapter
+from pusherd.config import AppConfig
+from pusherd.hooks import WebhookSink
+from pusherd.protocol.channels import classify_channel
+
+__all__ = ["EventPublisher"]
+
+
+class EventPublisher:
+    def __init__(self, *, adapter: Adapter, webhooks: WebhookSink | None = None) -> None:
+        self._adapter = adapter
+        self._webhooks = webhooks
+
+    def publish(
+        self, app: AppConfig, channel: str, frame: bytes, except_socket_id: str | None = None
+    ) -> None:
+        """Deliver ``frame`` (built once by the caller) and remember it on cache channels."""
+        channel_type = classify_channel(channel, 200)
+        if channel_type is not None and channel_type.is_cache:
+            self._adapter.publish(
+                app.app_id, channel, frame, except_socket_id, cache_ttl_s=app.cache_ttl_s
+            )
+            if self._webhooks is not None:
+                self._webhooks.cache_filled(app.app_id, channel)
+            return
+        self._adapter.publish(app.app_id, channel, frame, except_socket_id)

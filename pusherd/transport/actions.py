@@ -1,0 +1,247 @@
+"""What joining, leaving and signing in do beyond the frame itself, in one place.
+
+Presence ``member_added``/``member_removed`` (§6.3), the cache replay or ``pusher:cache_miss``
+(§11), ``pusher_internal:subscription_count`` (§12), watchlist ``online``/``offline`` (§13.3)
+and the webhook calls (§10) all follow from the adapter's answer to a join or a leave. Keeping
+them here leaves the socket protocol to bytes and ordering.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+from pusherd.adapters.base import (
+    Adapter,
+    JoinResult,
+    LeaveResult,
+    user_channel,
+    watchers_channel,
+)
+from pusherd.clock import Clock
+from pusherd.config import AppConfig
+from pusherd.hooks import WebhookSink
+from pusherd.protocol.channels import SERVER_TO_USER_PREFIX, ChannelKind, classify_channel
+from pusherd.protocol.errors import ClientError, CloseCode, SubscriptionRefused
+from pusherd.protocol.frames import (
+    cache_miss_frame,
+    member_added_frame,
+    member_removed_frame,
+    presence_data,
+    signin_success_frame,
+    subscription_count_frame,
+    subscription_succeeded_frame,
+    watchlist_events_frame,
+)
+from pusherd.protocol.session import Join, Member, Relay, Session, SignIn
+
+__all__ = ["ChannelActions", "Connection"]
+
+logger = logging.getLogger("pusherd.transport.actions")
+
+#: Above this many subscribers, subscription_count goes out at most once per window (§12).
+COUNT_THROTTLE_ABOVE = 100
+COUNT_THROTTLE_WINDOW_S = 5.0
+
+
+class Connection(Protocol):
+    """The socket as the actions see it."""
+
+    @property
+    def socket_id(self) -> str: ...
+
+    @property
+    def is_closing(self) -> bool: ...
+
+    def deliver(self, ws_frame: bytes) -> None: ...
+
+    def terminate(self) -> None: ...
+
+    def send(self, payload: bytes) -> None:
+        """Frame and write one Pusher frame to this socket only."""
+        ...
+
+
+def _counts_subscriptions(app: AppConfig, channel: str) -> bool:
+    """Subscription counts are opt-in and never on presence or internal channels (§12)."""
+    if not app.subscription_count_enabled or channel.startswith("#"):
+        return False
+    channel_type = classify_channel(channel, 200)
+    return channel_type is not None and channel_type.kind is not ChannelKind.PRESENCE
+
+
+class ChannelActions:
+    def __init__(self, *, adapter: Adapter, clock: Clock, webhooks: WebhookSink | None) -> None:
+        self.adapter = adapter
+        self.clock = clock
+        self.webhooks = webhooks
+        self._count_sent_at: dict[tuple[str, str], float] = {}
+        self._count_pending: dict[tuple[str, str], asyncio.TimerHandle] = {}
+
+    async def join(self, app: AppConfig, session: Session, conn: Connection, join: Join) -> None:
+        channel, member = join.channel, join.member
+        result = await self.adapter.join(
+            app.app_id, channel, conn, member, max_presence_members=app.max_presence_members
+        )
+        if result.is_refused_full:
+            error = f"Presence channel is full ({app.max_presence_members} members)"
+            conn.send(SubscriptionRefused(channel, "LimitReached", error, 403).to_frame())
+            return
+        session.joined(channel, None if member is None else member.user_id)
+        if conn.is_closing:
+            return
+        data = "{}" if result.members is None else presence_data(result.members)
+        conn.send(subscription_succeeded_frame(channel, data))
+        if join.channel_type.is_cache:
+            await self._replay_cache(app, conn, channel)
+        self._after_join(app, conn, channel, member, result)
+
+    async def leave(self, app: AppConfig, session: Session, conn: Connection, channel: str) -> None:
+        user_id = session.channels.get(channel)
+        session.left(channel)
+        member = None if user_id is None else Member(user_id, None)
+        result = await self.adapter.leave(app.app_id, channel, conn.socket_id, member)
+        self._after_leave(app, channel, user_id, result)
+
+    async def signin(
+        self, app: AppConfig, session: Session, conn: Connection, signin: SignIn
+    ) -> None:
+        """Answer a verified signin, then join the user's channel and report the watchlist."""
+        conn.send(signin_success_frame(signin.user_data))
+        channel = user_channel(signin.user_id)
+        if channel not in session.channels:
+            result = await self.adapter.join(
+                app.app_id, channel, conn, None, max_presence_members=app.max_presence_members
+            )
+            session.joined(channel, None)
+            self._after_join(app, conn, channel, None, result)
+        if not app.watchlist_enabled or not signin.watchlist:
+            return
+        online: list[str] = []
+        offline: list[str] = []
+        for watched in signin.watchlist:
+            watchers = watchers_channel(watched)
+            if watchers not in session.channels:
+                await self.adapter.join(app.app_id, watchers, conn, None, max_presence_members=1)
+                session.joined(watchers, None)
+            stats = await self.adapter.channel_stats(app.app_id, user_channel(watched))
+            (online if stats.subscription_count else offline).append(watched)
+        conn.send(watchlist_events_frame(online, offline))
+        if signin.is_watchlist_truncated:
+            conn.send(
+                ClientError(
+                    CloseCode.WATCHLIST_LIMIT,
+                    "Watchlist limit exceeded. Only the first 100 user IDs are accepted.",
+                ).to_frame()
+            )
+
+    def relay(self, app: AppConfig, conn: Connection, relay: Relay) -> None:
+        """A client event goes to the channel's other subscribers and is never cached (§7, §11)."""
+        self.adapter.publish(app.app_id, relay.channel, relay.frame, conn.socket_id)
+        if self.webhooks is not None:
+            self.webhooks.client_event(
+                app.app_id, relay.channel, relay.event, relay.data, conn.socket_id, relay.user_id
+            )
+
+    async def _replay_cache(self, app: AppConfig, conn: Connection, channel: str) -> None:
+        cached = await self.adapter.cached_event(app.app_id, channel)
+        if cached is not None:
+            conn.send(cached.frame)
+            return
+        conn.send(cache_miss_frame(channel))
+        if self.webhooks is not None:
+            self.webhooks.cache_miss(app.app_id, channel)
+
+    def _after_join(
+        self,
+        app: AppConfig,
+        conn: Connection,
+        channel: str,
+        member: Member | None,
+        result: JoinResult,
+    ) -> None:
+        webhooks = self.webhooks
+        if member is not None and result.is_member_added:
+            frame = member_added_frame(channel, member.user_id, member.user_info)
+            self.adapter.publish(app.app_id, channel, frame, conn.socket_id)
+            if webhooks is not None:
+                webhooks.member_added(app.app_id, channel, member.user_id)
+        if result.is_channel_occupied:
+            if channel.startswith(SERVER_TO_USER_PREFIX):
+                user_id = channel[len(SERVER_TO_USER_PREFIX) :]
+                self._tell_watchers(app, user_id, is_online=True)
+            elif webhooks is not None and not channel.startswith("#"):
+                webhooks.channel_occupied(app.app_id, channel)
+        self._count_changed(app, channel, result.subscription_count)
+
+    def _after_leave(
+        self, app: AppConfig, channel: str, user_id: str | None, result: LeaveResult
+    ) -> None:
+        webhooks = self.webhooks
+        if user_id is not None and result.is_member_removed:
+            self.adapter.publish(app.app_id, channel, member_removed_frame(channel, user_id))
+            if webhooks is not None:
+                webhooks.member_removed(app.app_id, channel, user_id)
+        if result.is_channel_vacated:
+            if channel.startswith(SERVER_TO_USER_PREFIX):
+                left_user = channel[len(SERVER_TO_USER_PREFIX) :]
+                self._tell_watchers(app, left_user, is_online=False)
+            elif webhooks is not None and not channel.startswith("#"):
+                webhooks.channel_vacated(app.app_id, channel)
+        if result.was_subscribed:
+            self._count_changed(app, channel, result.subscription_count)
+
+    def _tell_watchers(self, app: AppConfig, user_id: str, *, is_online: bool) -> None:
+        if not app.watchlist_enabled:
+            return
+        ids = [user_id]
+        frame = watchlist_events_frame(ids, []) if is_online else watchlist_events_frame([], ids)
+        self.adapter.publish(app.app_id, watchers_channel(user_id), frame)
+
+    def _count_changed(self, app: AppConfig, channel: str, count: int) -> None:
+        """Send the new count, at most once per 5 s while a big channel keeps changing (§12)."""
+        if not _counts_subscriptions(app, channel):
+            return
+        key = (app.app_id, channel)
+        now = self.clock.monotonic()
+        if count > COUNT_THROTTLE_ABOVE:
+            if key in self._count_pending:
+                return
+            wait_s = self._count_sent_at.get(key, -1e9) + COUNT_THROTTLE_WINDOW_S - now
+            if wait_s > 0:
+                loop = asyncio.get_running_loop()
+                self._count_pending[key] = loop.call_later(
+                    wait_s, self._send_latest_count, app, channel
+                )
+                return
+        self._send_count(app, channel, count, now)
+
+    def _send_count(self, app: AppConfig, channel: str, count: int, now: float) -> None:
+        self._count_sent_at[(app.app_id, channel)] = now
+        if count:
+            self.adapter.publish(app.app_id, channel, subscription_count_frame(channel, count))
+        else:
+            self._count_sent_at.pop((app.app_id, channel), None)
+        if self.webhooks is not None:
+            self.webhooks.subscription_count(app.app_id, channel, count)
+
+    def _send_latest_count(self, app: AppConfig, channel: str) -> None:
+        self._count_pending.pop((app.app_id, channel), None)
+
+        async def send() -> None:
+            stats = await self.adapter.channel_stats(app.app_id, channel)
+            self._send_count(app, channel, stats.subscription_count, self.clock.monotonic())
+
+        task = asyncio.get_running_loop().create_task(send())
+        task.add_done_callback(_log_failure)
+
+    def cancel_timers(self) -> None:
+        for handle in self._count_pending.values():
+            handle.cancel()
+        self._count_pending.clear()
+
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        logger.error("subscription count update failed", exc_info=task.exception())

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Everything the test suite needs besides the Python packages: a Redis server on 127.0.0.1:6379
+# and the pinned npm packages of the real-client tests. Installs what a fresh machine lacks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_install() {
+  if [ "$(id -u)" != 0 ]; then
+    echo "test-setup: need root to apt-get install $*" >&2
+    return 1
+  fi
+  if [ -z "${APT_UPDATED:-}" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+redis_up() {
+  command -v redis-cli >/dev/null && [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]
+}
+
+if ! redis_up; then
+  command -v redis-server >/dev/null || apt_install redis-server
+  mkdir -p /var/lib/redis /var/log/redis 2>/dev/null || true
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+    --dir /tmp --logfile /tmp/pusherd-test-redis.log
+  for _ in $(seq 50); do redis_up && break; sleep 0.1; done
+  redis_up || { echo "test-setup: redis-server did not start" >&2; exit 1; }
+fi
+
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  apt_install nodejs npm
+fi
+
+node_dir=tests/e2e/node
+if [ -f "$node_dir/package-lock.json" ]; then
+  stamp="$node_dir/node_modules/.installed-lock"
+  if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
+    npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error
+    cp "$node_dir/package-lock.json" "$stamp"
+  fi
+fi

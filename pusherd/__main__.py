@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"pusherd: configuration error: {exc}", file=sys.stderr)
         return 2
-    app = build_app(settings, clock=SystemClock(), ids=IdFactory(random.SystemRandom()))
+    app = build_app(
+        settings, clock=SystemClock(), ids=IdFactory(random.SystemRandom()), rng=random.Random()
+    )
     print(_banner(settings), flush=True)
     server = uvicorn.Server(server_config(settings, app))
     server.run()

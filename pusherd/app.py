@@ -9,9 +9,11 @@ and the WebSocket endpoint and puts them in the lifespan state, where uvicorn ha
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import redis.asyncio as aioredis
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -25,6 +27,7 @@ from pusherd.config import Settings
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
 from pusherd.http.routes import api_routes
 from pusherd.publisher import EventPublisher
+from pusherd.redis_feed import RedisFeed
 from pusherd.transport.endpoint import WebSocketEndpoint
 from pusherd.transport.websocket import ENDPOINT_STATE_KEY, PusherWebSocketProtocol
 
@@ -41,11 +44,26 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": exc.detail}, status=exc.status_code)
 
 
+def _redis_feed(settings: Settings, context: HttpContext, rng: random.Random) -> RedisFeed:
+    """The feed of bus envelopes and Laravel broadcasts; it owns its Redis client."""
+    assert settings.redis_url is not None
+    return RedisFeed(
+        redis=aioredis.from_url(settings.redis_url.reveal()),
+        publisher=context.publisher,
+        apps_by_id=context.apps_by_id,
+        bus_channel=f"{settings.redis_prefix}bus",
+        laravel_prefix=settings.laravel_redis_prefix,
+        laravel_app=settings.apps[0],
+        rng=rng,
+    )
+
+
 def build_app(
     settings: Settings,
     *,
     clock: Clock,
     ids: IdFactory,
+    rng: random.Random,
     adapter: Adapter | None = None,
     companions: tuple[Companion, ...] = (),
 ) -> Starlette:
@@ -69,6 +87,10 @@ def build_app(
             stack.push_async_callback(state_adapter.stop)
             await endpoint.start()
             stack.push_async_callback(endpoint.stop)
+            if settings.redis_url is not None:
+                feed = _redis_feed(settings, http_context, rng)
+                stack.push_async_callback(feed.stop)
+                await feed.start()
             for companion in companions:
                 await stack.enter_async_context(companion(state_adapter))
             yield {ENDPOINT_STATE_KEY: endpoint, HTTP_STATE_KEY: http_context}

@@ -197,6 +197,11 @@ class Settings:
     max_ws_frame_bytes: int = 256 * 1024
     shutdown_grace_s: float = 5.0
     run_poller: bool = True
+    #: Redis for the event feed (and, later, shared state); None runs on memory alone.
+    redis_url: Secret | None = None
+    redis_prefix: str = "pusherd:"
+    #: Prefix of Laravel's redis broadcaster channels (§14.8); None ignores them.
+    laravel_redis_prefix: str | None = "laravel_database_"
     is_demo_app: bool = False
     log_level: str = "info"
     extra: Mapping[str, str] = field(default_factory=dict)
@@ -400,6 +405,17 @@ def load_settings(
     if prefix and not prefix.startswith("/"):
         raise ConfigError(f"PUSHERD_PATH_PREFIX must start with '/', got {prefix!r}")
     settings = replace(settings, path_prefix=prefix)
+    redis_url = _first(environ, "PUSHERD_REDIS_URL", "REDIS_URL")
+    if redis_url is not None:
+        if not redis_url.startswith(("redis://", "rediss://", "unix://")):
+            raise ConfigError("PUSHERD_REDIS_URL must start with redis://, rediss:// or unix://")
+        settings = replace(settings, redis_url=Secret(redis_url))
+    if "PUSHERD_REDIS_PREFIX" in environ:
+        settings = replace(settings, redis_prefix=environ["PUSHERD_REDIS_PREFIX"])
+    laravel_prefix = environ.get("PUSHERD_LARAVEL_REDIS_PREFIX", environ.get("REDIS_PREFIX"))
+    if laravel_prefix is not None:
+        is_off = laravel_prefix.lower() == "off"
+        settings = replace(settings, laravel_redis_prefix=None if is_off else laravel_prefix)
     if run_poller is not None:
         settings = replace(settings, run_poller=run_poller)
     return settings

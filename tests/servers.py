@@ -82,7 +82,9 @@ class RunningServer:
         sock.bind((self.host, 0))
         self.port = sock.getsockname()[1]
         settings = replace(self.settings, port=self.port)
-        app = build_app(settings, clock=SystemClock(), ids=IdFactory(random.Random()))
+        app = build_app(
+            settings, clock=SystemClock(), ids=IdFactory(random.Random()), rng=random.Random()
+        )
         server = uvicorn.Server(server_config(settings, app))
         self._server = server
 

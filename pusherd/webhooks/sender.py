@@ -14,6 +14,7 @@ WARNING. The owner calls :meth:`~WebhookSender.start` and :meth:`~WebhookSender.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 from collections import deque
@@ -63,9 +64,9 @@ class _Target:
     app: AppConfig
     target: WebhookTarget
     is_batching: bool
+    slots: asyncio.Semaphore
     queue: deque[Payload] = field(default_factory=deque)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
-    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(1))
     worker: asyncio.Task[None] | None = None
 
 
@@ -115,8 +116,7 @@ class WebhookSender:
         self._targets: dict[str, list[_Target]] = {}
         for app in apps:
             for target in app.webhooks:
-                entry = _Target(app, target, app.webhook_batching)
-                entry.slots = asyncio.Semaphore(max_in_flight)
+                entry = _Target(app, target, app.webhook_batching, asyncio.Semaphore(max_in_flight))
                 self._targets.setdefault(app.app_id, []).append(entry)
         self._deliveries: set[asyncio.Task[None]] = set()
         self._outbox_size = 0
@@ -225,10 +225,14 @@ class WebhookSender:
             count = min(len(entry.queue), self._max_batch_events if entry.is_batching else 1)
             events = [entry.queue.popleft() for _ in range(count)]
             request = self._build(entry, events)
-            await entry.slots.acquire()
+            try:
+                await entry.slots.acquire()
+            except asyncio.CancelledError:
+                self._outbox_size -= request.event_count
+                raise
             task = asyncio.create_task(self._deliver(entry, request))
             self._deliveries.add(task)
-            task.add_done_callback(lambda done, e=entry, r=request: self._finished(done, e, r))
+            task.add_done_callback(functools.partial(self._finished, entry=entry, request=request))
 
     def _build(self, entry: _Target, events: list[Payload]) -> _Request:
         # Serialise once, sign those exact bytes, send those bytes on every attempt (§5.6).

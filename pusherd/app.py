@@ -22,6 +22,7 @@ from starlette.responses import Response
 
 from pusherd.adapters.base import Adapter
 from pusherd.adapters.local import LocalAdapter
+from pusherd.adapters.redis import RedisAdapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import Settings
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
@@ -45,16 +46,39 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _redis_feed(settings: Settings, context: HttpContext, rng: random.Random) -> RedisFeed:
-    """The feed of bus envelopes and Laravel broadcasts; it owns its Redis client."""
+    """The feed of bus envelopes and Laravel broadcasts; it owns its Redis client.
+
+    With the Redis adapter the bus is the adapter's own fan-out, so the feed leaves it alone.
+    """
     assert settings.redis_url is not None
+    is_bus_ours = settings.adapter != "redis"
     return RedisFeed(
         redis=aioredis.from_url(settings.redis_url.reveal()),
         publisher=context.publisher,
         apps_by_id=context.apps_by_id,
-        bus_channel=f"{settings.redis_prefix}bus",
+        bus_channel=f"{settings.redis_prefix}bus" if is_bus_ours else None,
         laravel_prefix=settings.laravel_redis_prefix,
         laravel_app=settings.apps[0],
         rng=rng,
+    )
+
+
+async def _default_adapter(
+    settings: Settings, clock: Clock, rng: random.Random, resources: contextlib.AsyncExitStack
+) -> Adapter:
+    """The adapter the settings name; a Redis one gets a client closed with the lifespan."""
+    if settings.adapter != "redis":
+        return LocalAdapter(clock=clock)
+    assert settings.redis_url is not None
+    client = aioredis.from_url(settings.redis_url.reveal())
+    resources.push_async_callback(client.aclose)
+    return RedisAdapter(
+        redis=client,
+        prefix=settings.redis_prefix,
+        node_id=f"{rng.getrandbits(64):016x}",
+        clock=clock,
+        rng=rng,
+        cache_ttl_by_app={app.app_id: app.cache_ttl_s for app in settings.apps},
     )
 
 
@@ -71,7 +95,13 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        state_adapter = adapter if adapter is not None else LocalAdapter(clock=clock)
+        async with contextlib.AsyncExitStack() as resources:
+            state_adapter = adapter or await _default_adapter(settings, clock, rng, resources)
+            async with _serving(state_adapter) as state:
+                yield state
+
+    @contextlib.asynccontextmanager
+    async def _serving(state_adapter: Adapter) -> AsyncIterator[dict[str, Any]]:
         endpoint = WebSocketEndpoint(
             settings=settings, apps=settings.apps, adapter=state_adapter, clock=clock, ids=ids
         )
@@ -87,7 +117,8 @@ def build_app(
             stack.push_async_callback(state_adapter.stop)
             await endpoint.start()
             stack.push_async_callback(endpoint.stop)
-            if settings.redis_url is not None:
+            needs_feed = settings.adapter != "redis" or settings.laravel_redis_prefix is not None
+            if settings.redis_url is not None and needs_feed:
                 feed = _redis_feed(settings, http_context, rng)
                 stack.push_async_callback(feed.stop)
                 await feed.start()

@@ -126,7 +126,8 @@ class AppConfig:
     webhook_batching: bool = False
 
     def __post_init__(self) -> None:
-        if not self.app_id.isdigit():
+        # ASCII only: str.isdigit() also accepts '²' and '١', which the SDKs refuse.
+        if not (self.app_id.isascii() and self.app_id.isdigit()):
             raise ConfigError(
                 f"app id must be digits (the Pusher SDKs require it), got {self.app_id!r}"
             )
@@ -197,7 +198,9 @@ class Settings:
     max_ws_frame_bytes: int = 256 * 1024
     shutdown_grace_s: float = 5.0
     run_poller: bool = True
-    #: Redis for the event feed (and, later, shared state); None runs on memory alone.
+    #: Where channel state lives: "memory" (one process) or "redis" (many nodes).
+    adapter: str = "memory"
+    #: Redis for the event feed and the redis adapter; None runs on memory alone.
     redis_url: Secret | None = None
     redis_prefix: str = "pusherd:"
     #: Prefix of Laravel's redis broadcaster channels (§14.8); None ignores them.
@@ -349,6 +352,12 @@ def _default_app(environ: Mapping[str, str]) -> tuple[AppConfig, bool]:
     key = _first(environ, "PUSHERD_APP_KEY", "REVERB_APP_KEY", "PUSHER_APP_KEY")
     secret = _first(environ, "PUSHERD_APP_SECRET", "REVERB_APP_SECRET", "PUSHER_APP_SECRET")
     is_demo = app_id is None and key is None and secret is None
+    if not is_demo and secret is None:
+        # Falling back to the published demo secret would let anyone sign for this app.
+        raise ConfigError(
+            "PUSHERD_APP_SECRET (or REVERB_APP_SECRET, PUSHER_APP_SECRET) is required "
+            "when an app id or key is set"
+        )
     raw: dict[str, Any] = {
         "id": app_id or DEMO_APP_ID,
         "key": key or DEMO_APP_KEY,
@@ -410,6 +419,12 @@ def load_settings(
         if not redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ConfigError("PUSHERD_REDIS_URL must start with redis://, rediss:// or unix://")
         settings = replace(settings, redis_url=Secret(redis_url))
+    adapter = environ.get("PUSHERD_ADAPTER", "memory")
+    if adapter not in ("memory", "redis"):
+        raise ConfigError(f"PUSHERD_ADAPTER must be 'memory' or 'redis', got {adapter!r}")
+    if adapter == "redis" and settings.redis_url is None:
+        raise ConfigError("PUSHERD_ADAPTER=redis needs PUSHERD_REDIS_URL")
+    settings = replace(settings, adapter=adapter)
     if "PUSHERD_REDIS_PREFIX" in environ:
         settings = replace(settings, redis_prefix=environ["PUSHERD_REDIS_PREFIX"])
     laravel_prefix = environ.get("PUSHERD_LARAVEL_REDIS_PREFIX", environ.get("REDIS_PREFIX"))

@@ -21,15 +21,29 @@ class EventPublisher:
         self._webhooks = webhooks
 
     def publish(
-        self, app: AppConfig, channel: str, frame: bytes, except_socket_id: str | None = None
+        self,
+        app: AppConfig,
+        channel: str,
+        frame: bytes,
+        except_socket_id: str | None = None,
+        *,
+        local_only: bool = False,
     ) -> None:
-        """Deliver ``frame`` (built once by the caller) and remember it on cache channels."""
+        """Deliver ``frame`` (built once by the caller) and remember it on cache channels.
+
+        ``local_only``: every node receives this message itself (the Redis feed).
+        """
         channel_type = classify_channel(channel, 200)
         if channel_type is not None and channel_type.is_cache:
             self._adapter.publish(
-                app.app_id, channel, frame, except_socket_id, cache_ttl_s=app.cache_ttl_s
+                app.app_id,
+                channel,
+                frame,
+                except_socket_id,
+                cache_ttl_s=app.cache_ttl_s,
+                local_only=local_only,
             )
             if self._webhooks is not None:
                 self._webhooks.cache_filled(app.app_id, channel)
             return
-        self._adapter.publish(app.app_id, channel, frame, except_socket_id)
+        self._adapter.publish(app.app_id, channel, frame, except_socket_id, local_only=local_only)

@@ -73,7 +73,7 @@ class RedisFeed:
         redis: aioredis.Redis,
         publisher: EventPublisher,
         apps_by_id: Mapping[str, AppConfig],
-        bus_channel: str,
+        bus_channel: str | None,
         laravel_prefix: str | None,
         laravel_app: AppConfig,
         rng: random.Random,
@@ -81,7 +81,8 @@ class RedisFeed:
         self._redis = redis
         self._publisher = publisher
         self._apps_by_id = apps_by_id
-        self._bus_channel = bus_channel.encode()
+        # None when the Redis adapter consumes the bus itself (it is its cluster fan-out).
+        self._bus_channel = None if bus_channel is None else bus_channel.encode()
         self._laravel_prefix = None if laravel_prefix is None else laravel_prefix.encode()
         self._laravel_app = laravel_app
         self._rng = rng
@@ -101,7 +102,7 @@ class RedisFeed:
     def handle(self, redis_channel: bytes, message: bytes) -> None:
         """Deliver one feed message; a bad one is logged and dropped."""
         try:
-            if redis_channel == self._bus_channel:
+            if self._bus_channel is not None and redis_channel == self._bus_channel:
                 envelope = decode_bus_message(message)
                 app = self._apps_by_id.get(envelope.app_id)
                 if app is None:
@@ -109,7 +110,11 @@ class RedisFeed:
                 if classify_channel(envelope.channel, 200) is None:
                     raise FeedMessageError(f"invalid channel name {envelope.channel[:200]!r}")
                 self._publisher.publish(
-                    app, envelope.channel, envelope.frame, envelope.except_socket_id
+                    app,
+                    envelope.channel,
+                    envelope.frame,
+                    envelope.except_socket_id,
+                    local_only=True,
                 )
                 return
             prefix = self._laravel_prefix
@@ -117,7 +122,7 @@ class RedisFeed:
                 return
             channel = redis_channel[len(prefix) :].decode(errors="replace")
             frame, socket = laravel_frame(channel, message)
-            self._publisher.publish(self._laravel_app, channel, frame, socket)
+            self._publisher.publish(self._laravel_app, channel, frame, socket, local_only=True)
         except (BusFormatError, FeedMessageError) as exc:
             logger.warning("dropped a feed message on %r: %s", redis_channel[:200], exc)
 
@@ -137,7 +142,8 @@ class RedisFeed:
     async def _consume(self) -> None:
         pubsub = self._redis.pubsub()
         try:
-            await pubsub.subscribe(self._bus_channel)
+            if self._bus_channel is not None:
+                await pubsub.subscribe(self._bus_channel)
             if self._laravel_prefix is not None:
                 await pubsub.psubscribe(self._laravel_prefix + b"*")
             self.is_subscribed.set()

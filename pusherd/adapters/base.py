@@ -103,11 +103,13 @@ class Adapter(Protocol):
         except_socket_id: str | None = None,
         *,
         cache_ttl_s: float | None = None,
+        local_only: bool = False,
     ) -> None:
         """Send the Pusher frame ``payload`` to every subscriber of ``channel`` on every node.
 
         With ``cache_ttl_s`` (HTTP and bus publishes; never client events, §11) a cache
-        channel also remembers the frame for that long.
+        channel also remembers the frame for that long. ``local_only`` is for messages every
+        node receives by itself (the Redis feed): they reach this node's sockets only.
         """
         ...
 

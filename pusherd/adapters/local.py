@@ -19,7 +19,32 @@ from pusherd.protocol.wsframes import text_frame
 from pusherd.state.presence import Roster
 from pusherd.state.subscriptions import ChannelIndex
 
-__all__ = ["LocalAdapter"]
+__all__ = ["LocalAdapter", "fan_out"]
+
+
+def fan_out(
+    sockets: dict[str, Subscriber] | None, payload: bytes, except_socket_id: str | None
+) -> int:
+    """Frame ``payload`` once and write the same bytes to each subscriber of one channel.
+
+    Returns how many sockets it was written to. The loop is synchronous: a slow socket only
+    buffers (and is dropped past its bound by its own ``deliver``), it never delays the rest.
+    """
+    if not sockets:
+        return 0
+    ws_frame = text_frame(payload)
+    # A copy, because a subscriber dropped for overflow may leave the channel meanwhile.
+    targets = tuple(sockets.values())
+    if except_socket_id is None:
+        for subscriber in targets:
+            subscriber.deliver(ws_frame)
+        return len(targets)
+    sent = 0
+    for subscriber in targets:
+        if subscriber.socket_id != except_socket_id:
+            subscriber.deliver(ws_frame)
+            sent += 1
+    return sent
 
 
 def _is_presence(channel: str) -> bool:
@@ -50,6 +75,7 @@ class LocalAdapter:
         except_socket_id: str | None = None,
         *,
         cache_ttl_s: float | None = None,
+        local_only: bool = False,
     ) -> None:
         if cache_ttl_s is not None:
             self.remember(app_id, channel, payload, cache_ttl_s)
@@ -78,27 +104,7 @@ class LocalAdapter:
     def deliver_local(
         self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None
     ) -> int:
-        """Frame ``payload`` once and write the same bytes to each local subscriber.
-
-        Returns how many sockets it was written to. The loop is synchronous: a slow socket only
-        buffers (and is dropped past its bound by its own ``deliver``), it never delays the rest.
-        """
-        sockets = self._index.subscribers(app_id, channel)
-        if not sockets:
-            return 0
-        ws_frame = text_frame(payload)
-        # A copy, because a subscriber dropped for overflow may leave the channel meanwhile.
-        targets = tuple(sockets.values())
-        if except_socket_id is None:
-            for subscriber in targets:
-                subscriber.deliver(ws_frame)
-            return len(targets)
-        sent = 0
-        for subscriber in targets:
-            if subscriber.socket_id != except_socket_id:
-                subscriber.deliver(ws_frame)
-                sent += 1
-        return sent
+        return fan_out(self._index.subscribers(app_id, channel), payload, except_socket_id)
 
     async def join(
         self,

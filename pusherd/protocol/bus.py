@@ -7,6 +7,9 @@ fan-out (house style §2: nothing decodes and re-encodes the event on its way).
 Wire form (version 1)::
 
     PD1 {"app":"1","channel":"sports.football","except":null}\\n{"event":…,"channel":…,"data":…}
+
+A node that publishes for its own subscribers adds ``"node"`` to the header and skips the
+message when it comes back to it; publishers outside pusherd (the poller) leave it out.
 """
 
 from __future__ import annotations
@@ -30,12 +33,21 @@ class BusMessage:
     channel: str
     except_socket_id: str | None
     frame: bytes
+    origin_node: str | None = None
 
 
 def encode_bus_message(
-    app_id: str, channel: str, frame: bytes, except_socket_id: str | None = None
+    app_id: str,
+    channel: str,
+    frame: bytes,
+    except_socket_id: str | None = None,
+    *,
+    origin_node: str | None = None,
 ) -> bytes:
-    header = orjson.dumps({"app": app_id, "channel": channel, "except": except_socket_id})
+    fields = {"app": app_id, "channel": channel, "except": except_socket_id}
+    if origin_node is not None:
+        fields["node"] = origin_node
+    header = orjson.dumps(fields)
     return b"".join((_MAGIC, header, b"\n", frame))
 
 
@@ -61,4 +73,7 @@ def decode_bus_message(message: bytes) -> BusMessage:
         raise BusFormatError("envelope header lacks app or channel")
     if except_socket is not None and not isinstance(except_socket, str):
         raise BusFormatError("envelope 'except' is not a string")
-    return BusMessage(app_id, channel, except_socket, message[newline + 1 :])
+    origin = header.get("node")
+    if origin is not None and not isinstance(origin, str):
+        raise BusFormatError("envelope 'node' is not a string")
+    return BusMessage(app_id, channel, except_socket, message[newline + 1 :], origin)

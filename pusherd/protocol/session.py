@@ -143,7 +143,7 @@ def _parse_member(channel: str, channel_data: str, limits: Limits) -> Member:
             channel,
             "LimitReached",
             f"user_id is longer than {limits.max_presence_user_id_length} characters",
-            403,
+            400,  # §6.4: "user id ≤ 128 characters → LimitReached/400"
         )
     return Member(user_id, decoded.get("user_info"))
 

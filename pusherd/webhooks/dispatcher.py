@@ -26,7 +26,7 @@ from pusherd.webhooks.events import (
     WebhookEvent,
     WebhookRules,
 )
-from pusherd.webhooks.sender import RetryPolicy, WebhookSender
+from pusherd.webhooks.sender import DEFAULT_RETRY, RetryPolicy, WebhookSender
 
 __all__ = ["WebhookDispatcher"]
 
@@ -68,7 +68,7 @@ class WebhookDispatcher:
         hold_s: float = HOLD_S,
         count_window_s: float = COUNT_THROTTLE_WINDOW_S,
         batch_window_s: float = 0.05,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so one shared default is safe
+        retry: RetryPolicy = DEFAULT_RETRY,
         shutdown_grace_s: float = 5.0,
     ) -> None:
         self._clock = clock
@@ -118,13 +118,13 @@ class WebhookDispatcher:
 
     async def stop(self) -> None:
         """Release what the rules still hold, deliver within the grace period, then cancel."""
-        self._is_stopped = True
         if self._timer is not None:
             self._timer.cancel()
             await asyncio.gather(self._timer, return_exceptions=True)
             self._timer = None
         for app_id, hooks in self._apps.items():
             self._submit(app_id, hooks.rules.drain())
+        self._is_stopped = True
         await self._sender.stop(self._shutdown_grace_s)
 
     # -- the calls of the WebSocket layer ----------------------------------------------------

@@ -1,10 +1,8 @@
 """Signed webhook delivery: batching, retries with back-off, a bounded outbox (reference §10).
 
-One worker task per webhook target takes events from that target's queue, builds one request
-(one event, or everything that arrived within the batching window when the app batches), and
-hands it to a delivery task. A request body is serialised once with orjson and signed over those
-exact bytes (§5.6); retries resend the same bytes, signature and ``X-Pusherd-Webhook-Id``, so a
-receiver can drop a duplicate.
+One worker per target turns its queue into requests (one event each, or a batching window's worth)
+and hands each to a delivery task. A body is serialised once with orjson and signed over those
+exact bytes (§5.6); retries resend the same bytes, signature and ``X-Pusherd-Webhook-Id``.
 
 :meth:`WebhookSender.submit` never blocks and never allocates past ``max_outbox`` events (queued
 plus in flight, over all targets): beyond that, events are dropped, counted and logged at
@@ -14,6 +12,7 @@ WARNING. The owner calls :meth:`~WebhookSender.start` and :meth:`~WebhookSender.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import random
@@ -29,7 +28,7 @@ from pusherd.config import AppConfig, WebhookTarget
 from pusherd.protocol.signatures import sign
 from pusherd.webhooks.events import Payload, WebhookEvent
 
-__all__ = ["ID_HEADER", "RetryPolicy", "WebhookSender"]
+__all__ = ["DEFAULT_RETRY", "ID_HEADER", "RetryPolicy", "WebhookSender"]
 
 logger = logging.getLogger("pusherd.webhooks.sender")
 
@@ -59,6 +58,10 @@ class RetryPolicy:
         return ceiling * (1.0 - self.jitter * rng.random())
 
 
+#: Pusher's values: 1 s doubling to at most 60 s, for 5 minutes; 5-s request timeout.
+DEFAULT_RETRY = RetryPolicy()
+
+
 @dataclass(slots=True)
 class _Target:
     app: AppConfig
@@ -72,7 +75,6 @@ class _Target:
 
 @dataclass(frozen=True, slots=True)
 class _Request:
-    delivery_id: str
     body: bytes
     headers: dict[str, str]
     event_count: int
@@ -84,7 +86,7 @@ class WebhookSender:
     Args:
         apps: the apps; those without webhook targets are ignored.
         http: the client every request goes through (closed by its owner, not here).
-        clock: ``time()`` stamps ``time_ms``; ``monotonic()`` measures the give-up limit.
+        clock: ``time()`` stamps ``time_ms``, ``monotonic()`` times the give-up (waits: asyncio).
         rng: jitter and delivery ids.
         max_outbox: events held at most (queued and in flight, over all targets).
         batch_window_s: how long a batching target collects events before one POST.
@@ -104,7 +106,7 @@ class WebhookSender:
         batch_window_s: float = 0.05,
         max_batch_events: int = 100,
         max_in_flight: int = 8,
-        retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - frozen, so one shared default is safe
+        retry: RetryPolicy = DEFAULT_RETRY,
     ) -> None:
         self._http = http
         self._clock = clock
@@ -124,7 +126,7 @@ class WebhookSender:
         self._dropped_logged_at: float | None = None
         self._delivered = 0
         self._given_up = 0
-        self._is_stopping = False
+        self._stop_requested = asyncio.Event()
         self._debug = logger.isEnabledFor(logging.DEBUG)
 
     @property
@@ -147,16 +149,10 @@ class WebhookSender:
         """Events held right now, queued or in flight."""
         return self._outbox_size
 
-    def has_targets(self, app_id: str) -> bool:
-        return app_id in self._targets
-
     def submit(self, app_id: str, event: WebhookEvent) -> None:
         """Queue ``event`` for each target of the app that wants it; O(targets), never blocks."""
-        targets = self._targets.get(app_id)
-        if targets is None:
-            return
         payload: Payload | None = None
-        for entry in targets:
+        for entry in self._targets.get(app_id, ()):
             if not entry.target.wants(event.name, event.channel):
                 continue
             if self._outbox_size >= self._max_outbox:
@@ -171,8 +167,7 @@ class WebhookSender:
     def _drop(self) -> None:
         self._dropped += 1
         now = self._clock.monotonic()
-        last = self._dropped_logged_at
-        if last is None or now - last >= DROP_LOG_INTERVAL_S:
+        if self._dropped_logged_at is None or now - self._dropped_logged_at >= DROP_LOG_INTERVAL_S:
             self._dropped_logged_at = now
             logger.warning(
                 "webhook outbox full (%d events): dropping; %d dropped so far",
@@ -189,7 +184,7 @@ class WebhookSender:
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Send what is queued within ``grace_s``, then cancel what is left and log its size."""
-        self._is_stopping = True
+        self._stop_requested.set()
         workers = [e.worker for ts in self._targets.values() for e in ts if e.worker is not None]
         for targets in self._targets.values():
             for entry in targets:
@@ -213,18 +208,23 @@ class WebhookSender:
     async def _work(self, entry: _Target) -> None:
         while True:
             if not entry.queue:
-                if self._is_stopping:
+                if self._stop_requested.is_set():
                     return
                 entry.wake.clear()
                 await entry.wake.wait()
                 continue
-            if entry.is_batching and not self._is_stopping:
-                # Let the batching window fill before taking the events (§10.2).
-                if len(entry.queue) < self._max_batch_events:
-                    await asyncio.sleep(self._batch_window_s)
+            if entry.is_batching and len(entry.queue) < self._max_batch_events:
+                # Let the batching window fill before taking the events (§10.2); stop cuts it short.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop_requested.wait(), self._batch_window_s)
             count = min(len(entry.queue), self._max_batch_events if entry.is_batching else 1)
             events = [entry.queue.popleft() for _ in range(count)]
-            request = self._build(entry, events)
+            try:
+                request = self._build(entry, events)
+            except Exception:  # a bug of ours: lose these events, keep the worker alive
+                logger.error("webhook request could not be built", exc_info=True)
+                self._outbox_size -= count
+                continue
             try:
                 await entry.slots.acquire()
             except asyncio.CancelledError:
@@ -243,7 +243,7 @@ class WebhookSender:
             "X-Pusher-Signature": sign(entry.app.secret.reveal(), body.decode()),
             ID_HEADER: f"{self._rng.getrandbits(128):032x}",
         }
-        return _Request(headers[ID_HEADER], body, headers, len(events))
+        return _Request(body, headers, len(events))
 
     def _finished(self, task: asyncio.Task[None], entry: _Target, request: _Request) -> None:
         self._deliveries.discard(task)
@@ -266,7 +266,7 @@ class WebhookSender:
                 self._given_up += request.event_count
                 logger.warning(
                     "webhook %s to app %s target %s abandoned after %d attempt(s)",
-                    request.delivery_id,
+                    request.headers[ID_HEADER],
                     entry.app.app_id,
                     _safe_url(entry.target.url),
                     retry_index,
@@ -285,14 +285,13 @@ class WebhookSender:
             )
         except httpx.HTTPError as exc:
             if self._debug:
-                logger.debug("webhook %s failed: %r", request.delivery_id, exc)
+                logger.debug("webhook %s failed: %r", request.headers[ID_HEADER], exc)
             return False
         if self._debug:
-            logger.debug("webhook %s answered %d", request.delivery_id, response.status_code)
+            logger.debug("webhook %s answered %d", request.headers[ID_HEADER], response.status_code)
         return 200 <= response.status_code < 300
 
 
 def _safe_url(url: str) -> str:
     """The URL without user info or query, which may carry the receiver's credentials."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(userinfo=b"", query=None, fragment=None))
+    return str(httpx.URL(url).copy_with(userinfo=b"", query=None, fragment=None))

@@ -1,0 +1,425 @@
+"""The Redis adapter: many pusherd nodes (or one per core) behind one set of channels.
+
+Each node keeps its own sockets in memory and fans out to them exactly as the local adapter
+does. What must be shared goes through Redis:
+
+* **events**: published once as a bus envelope on ``{prefix}bus``; every other node delivers it
+  to its own sockets (the origin node already has, so it skips its own envelope);
+* **counts and presence**: per-node counts in hashes, changed atomically by the Lua scripts of
+  :mod:`pusherd.adapters.redis_scripts`, so occupancy and first/last member transitions are
+  decided once for the whole cluster;
+* **liveness**: each node refreshes its score in ``{prefix}nodes``; a node silent for
+  ``node_timeout_s`` is presumed dead and any live node subtracts its counts and announces
+  the members that left with it;
+* **cache channels** in ``{prefix}{app}:cache:{channel}`` with the TTL as Redis expiry;
+* **terminate** requests on ``{prefix}control``.
+
+Writes that need no answer (event publishes, cache writes) leave through an outbox drained by
+one task, so ``publish`` stays synchronous and never waits on the network (house style §4).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from pusherd.adapters.base import (
+    CachedEvent,
+    ChannelStats,
+    JoinResult,
+    LeaveResult,
+    Subscriber,
+    user_channel,
+)
+from pusherd.adapters.local import fan_out
+from pusherd.adapters.redis_scripts import (
+    CLEAN_NODE,
+    JOIN_CHANNEL,
+    JOIN_PRESENCE,
+    LEAVE_CHANNEL,
+    LEAVE_PRESENCE,
+)
+from pusherd.clock import Clock
+from pusherd.protocol.bus import BusFormatError, decode_bus_message, encode_bus_message
+from pusherd.protocol.channels import ChannelKind, classify_channel
+from pusherd.protocol.frames import member_removed_frame
+from pusherd.protocol.session import Member
+from pusherd.state.subscriptions import ChannelIndex
+
+__all__ = ["RedisAdapter"]
+
+logger = logging.getLogger("pusherd.adapters.redis")
+
+_SEPARATOR = "\x00"
+Write = tuple[str, bytes, bytes, int]  # (command, key or channel, value, ttl_ms)
+
+
+def _text(value: object) -> str:
+    """A Redis reply as text (the client returns bytes; typing says bytes or str)."""
+    if isinstance(value, bytes):
+        return value.decode()
+    return str(value)
+
+
+def _is_presence(channel: str) -> bool:
+    channel_type = classify_channel(channel, 200)
+    return channel_type is not None and channel_type.kind is ChannelKind.PRESENCE
+
+
+class RedisAdapter:
+    def __init__(
+        self,
+        *,
+        redis: aioredis.Redis,
+        prefix: str,
+        node_id: str,
+        clock: Clock,
+        rng: random.Random,
+        cache_ttl_by_app: Mapping[str, int],
+        heartbeat_s: float = 5.0,
+        node_timeout_s: float = 30.0,
+        max_outbox: int = 100_000,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self.node_id = node_id
+        self._clock = clock
+        self._rng = rng
+        self._cache_ttl_by_app = cache_ttl_by_app
+        self._heartbeat_s = heartbeat_s
+        self._node_timeout_s = node_timeout_s
+        self._max_outbox = max_outbox
+        self._index: ChannelIndex[Subscriber] = ChannelIndex()
+        self._outbox: deque[Write] = deque()
+        self._outbox_ready = asyncio.Event()
+        self.dropped_writes = 0
+        self._tasks: list[asyncio.Task[None]] = []
+        self._scripts: dict[str, Any] = {}
+        self.is_listening = asyncio.Event()
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def _key(self, app_id: str, kind: str, channel: str) -> str:
+        return f"{self._prefix}{app_id}:{kind}:{channel}"
+
+    def _channels_key(self, app_id: str) -> str:
+        return f"{self._prefix}{app_id}:channels"
+
+    def _node_keys(self, node_id: str) -> str:
+        return f"{self._prefix}node:{node_id}:channels"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for name, source in (
+            ("join_channel", JOIN_CHANNEL),
+            ("leave_channel", LEAVE_CHANNEL),
+            ("join_presence", JOIN_PRESENCE),
+            ("leave_presence", LEAVE_PRESENCE),
+            ("clean_node", CLEAN_NODE),
+        ):
+            self._scripts[name] = self._redis.register_script(source)
+        await self._heartbeat()
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._guard(self._listen)),
+            loop.create_task(self._guard(self._drain_outbox)),
+            loop.create_task(self._guard(self._keep_alive)),
+        ]
+
+    async def stop(self) -> None:
+        """Flush the outbox (bounded), withdraw this node's counts, stop the tasks."""
+        for _ in range(50):
+            if not self._outbox:
+                break
+            await asyncio.sleep(0.02)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+        try:
+            await self._clean_node(self.node_id)
+        except (RedisError, OSError) as exc:
+            logger.warning("could not withdraw node %s from Redis: %s", self.node_id, exc)
+
+    # -- publish ----------------------------------------------------------------------------
+
+    def publish(
+        self,
+        app_id: str,
+        channel: str,
+        payload: bytes,
+        except_socket_id: str | None = None,
+        *,
+        cache_ttl_s: float | None = None,
+        local_only: bool = False,
+    ) -> None:
+        fan_out(self._index.subscribers(app_id, channel), payload, except_socket_id)
+        if cache_ttl_s is not None:
+            self._remember(app_id, channel, payload, cache_ttl_s)
+        if not local_only:
+            envelope = encode_bus_message(
+                app_id, channel, payload, except_socket_id, origin_node=self.node_id
+            )
+            self._write(("publish", f"{self._prefix}bus".encode(), envelope, 0))
+
+    def _remember(self, app_id: str, channel: str, payload: bytes, ttl_s: float) -> None:
+        channel_type = classify_channel(channel, 200)
+        if channel_type is not None and channel_type.is_cache:
+            key = self._key(app_id, "cache", channel).encode()
+            self._write(("set", key, payload, max(1, int(ttl_s * 1000))))
+
+    def terminate_user(self, app_id: str, user_id: str) -> None:
+        self._terminate_local(app_id, user_id)
+        message = orjson.dumps({"op": "terminate", "app": app_id, "user": user_id})
+        self._write(("publish", f"{self._prefix}control".encode(), message, 0))
+
+    def _terminate_local(self, app_id: str, user_id: str) -> None:
+        sockets = self._index.subscribers(app_id, user_channel(user_id))
+        for subscriber in tuple(sockets.values()) if sockets else ():
+            subscriber.terminate()
+
+    def _write(self, write: Write) -> None:
+        if len(self._outbox) >= self._max_outbox:
+            self._outbox.popleft()
+            self.dropped_writes += 1
+            if self.dropped_writes in (1, 10, 100) or self.dropped_writes % 1000 == 0:
+                logger.warning("Redis outbox full: %d writes dropped so far", self.dropped_writes)
+        self._outbox.append(write)
+        self._outbox_ready.set()
+
+    # -- membership -------------------------------------------------------------------------
+
+    async def join(
+        self,
+        app_id: str,
+        channel: str,
+        subscriber: Subscriber,
+        member: Member | None,
+        *,
+        max_presence_members: int,
+    ) -> JoinResult:
+        socket_id = subscriber.socket_id
+        local = self._index.subscribers(app_id, channel)
+        if local is not None and socket_id in local:
+            stats = await self.channel_stats(app_id, channel)
+            members = await self.members(app_id, channel) if member is not None else None
+            return JoinResult(members=members, subscription_count=stats.subscription_count)
+        is_member_added = False
+        if member is not None:
+            outcome = await self._scripts["join_presence"](
+                keys=self._presence_keys(app_id, channel),
+                args=[
+                    member.user_id,
+                    orjson.dumps(member.user_info),
+                    self.node_id,
+                    max_presence_members,
+                ],
+            )
+            if int(outcome) < 0:
+                return JoinResult(is_refused_full=True)
+            is_member_added = int(outcome) == 1
+        total = int(
+            await self._scripts["join_channel"](
+                keys=[self._key(app_id, "ch", channel), self._channels_key(app_id)],
+                args=[self.node_id, channel],
+            )
+        )
+        await self._redis.sadd(self._node_keys(self.node_id), f"{app_id}{_SEPARATOR}{channel}")
+        members = await self.members(app_id, channel) if member is not None else None
+        # Only now does the socket take deliveries: the caller sends subscription_succeeded
+        # before anything else can run, so no event overtakes it (a member_added from another
+        # node for someone already in ``members`` would otherwise arrive first, §6.3).
+        self._index.add(app_id, channel, socket_id, subscriber)
+        return JoinResult(
+            is_channel_occupied=total == 1,
+            is_member_added=is_member_added,
+            members=members,
+            subscription_count=total,
+        )
+
+    async def leave(
+        self, app_id: str, channel: str, socket_id: str, member: Member | None
+    ) -> LeaveResult:
+        was_subscribed, _ = self._index.remove(app_id, channel, socket_id)
+        if not was_subscribed:
+            return LeaveResult()
+        is_member_removed = False
+        if member is not None:
+            outcome = await self._scripts["leave_presence"](
+                keys=self._presence_keys(app_id, channel), args=[member.user_id, self.node_id]
+            )
+            is_member_removed = int(outcome) == 1
+        total = int(
+            await self._scripts["leave_channel"](
+                keys=[self._key(app_id, "ch", channel), self._channels_key(app_id)],
+                args=[self.node_id, channel],
+            )
+        )
+        return LeaveResult(
+            was_subscribed=True,
+            is_channel_vacated=total <= 0,
+            is_member_removed=is_member_removed,
+            subscription_count=max(total, 0),
+        )
+
+    def _presence_keys(self, app_id: str, channel: str) -> list[str]:
+        return [self._key(app_id, kind, channel) for kind in ("pu", "pr", "pm")]
+
+    # -- queries ----------------------------------------------------------------------------
+
+    async def channel_stats(self, app_id: str, channel: str) -> ChannelStats:
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.hvals(self._key(app_id, "ch", channel))
+        pipe.hlen(self._key(app_id, "pu", channel))
+        counts, users = await pipe.execute()
+        user_count = int(users) if _is_presence(channel) else None
+        return ChannelStats(sum(int(count) for count in counts), user_count)
+
+    async def channels(self, app_id: str, prefix: str) -> dict[str, ChannelStats]:
+        names = sorted(
+            name
+            for name in map(_text, await self._redis.smembers(self._channels_key(app_id)))
+            if name.startswith(prefix)
+        )
+        result = {}
+        for name in names:
+            stats = await self.channel_stats(app_id, name)
+            if stats.subscription_count > 0:
+                result[name] = stats
+        return result
+
+    async def members(self, app_id: str, channel: str) -> dict[str, Any]:
+        raw = await self._redis.hgetall(self._key(app_id, "pr", channel))
+        return {_text(user): orjson.loads(info) for user, info in raw.items()}
+
+    async def cached_event(self, app_id: str, channel: str) -> CachedEvent | None:
+        pipe = self._redis.pipeline(transaction=False)
+        key = self._key(app_id, "cache", channel)
+        pipe.get(key)
+        pipe.pttl(key)
+        frame, ttl_ms = await pipe.execute()
+        if frame is None or int(ttl_ms) <= 0:
+            return None
+        return CachedEvent(frame, self._clock.time() + int(ttl_ms) / 1000)
+
+    # -- background work --------------------------------------------------------------------
+
+    async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Run ``work`` forever: a lost Redis connection is retried with jittered backoff."""
+        delay_s = 0.1
+        while True:
+            try:
+                await work()
+                return
+            except (RedisError, OSError) as exc:
+                self.is_listening.clear()
+                logger.warning("Redis adapter: %s; retrying in %.1f s", exc, delay_s)
+                await asyncio.sleep(delay_s * (0.5 + self._rng.random()))
+                delay_s = min(delay_s * 2, 5.0)
+
+    async def _listen(self) -> None:
+        bus, control = f"{self._prefix}bus".encode(), f"{self._prefix}control".encode()
+        pubsub = self._redis.pubsub()
+        try:
+            await pubsub.subscribe(bus, control)
+            self.is_listening.set()
+            while True:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                if message is None or message["type"] != "message":
+                    continue
+                if message["channel"] == bus:
+                    self._on_bus(message["data"])
+                else:
+                    self._on_control(message["data"])
+        finally:
+            close_pubsub: Callable[[], Awaitable[None]] = pubsub.aclose
+            await close_pubsub()
+
+    def _on_bus(self, data: bytes) -> None:
+        try:
+            envelope = decode_bus_message(data)
+        except BusFormatError as exc:
+            logger.warning("dropped a bus message: %s", exc)
+            return
+        if envelope.origin_node == self.node_id:
+            return
+        app_id, channel = envelope.app_id, envelope.channel
+        if envelope.origin_node is None and app_id in self._cache_ttl_by_app:
+            # Publishers outside pusherd (the poller) do not write caches; the nodes do.
+            self._remember(app_id, channel, envelope.frame, self._cache_ttl_by_app[app_id])
+        fan_out(self._index.subscribers(app_id, channel), envelope.frame, envelope.except_socket_id)
+
+    def _on_control(self, data: bytes) -> None:
+        try:
+            command = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            logger.warning("dropped a control message that is not JSON")
+            return
+        if isinstance(command, dict) and command.get("op") == "terminate":
+            app_id, user_id = command.get("app"), command.get("user")
+            if isinstance(app_id, str) and isinstance(user_id, str):
+                self._terminate_local(app_id, user_id)
+
+    async def _drain_outbox(self) -> None:
+        while True:
+            await self._outbox_ready.wait()
+            self._outbox_ready.clear()
+            while self._outbox:
+                batch = [self._outbox[index] for index in range(min(len(self._outbox), 512))]
+                pipe = self._redis.pipeline(transaction=False)
+                for command, target, value, ttl_ms in batch:
+                    if command == "publish":
+                        pipe.publish(target, value)
+                    else:
+                        pipe.set(target, value, px=ttl_ms)
+                await pipe.execute()
+                for _ in batch:
+                    self._outbox.popleft()
+
+    async def _heartbeat(self) -> None:
+        await self._redis.zadd(f"{self._prefix}nodes", {self.node_id: self._clock.time()})
+
+    async def _keep_alive(self) -> None:
+        while True:
+            await self._heartbeat()
+            await self.clean_dead_nodes()
+            await asyncio.sleep(self._heartbeat_s)
+
+    async def clean_dead_nodes(self) -> list[str]:
+        """Withdraw nodes silent for ``node_timeout_s``; returns the ids cleaned."""
+        cutoff = self._clock.time() - self._node_timeout_s
+        dead = await self._redis.zrangebyscore(f"{self._prefix}nodes", "-inf", cutoff)
+        cleaned = []
+        for raw in dead:
+            node_id = _text(raw)
+            if node_id != self.node_id:
+                logger.warning("node %s stopped answering; withdrawing its members", node_id)
+                await self._clean_node(node_id)
+                cleaned.append(node_id)
+        return cleaned
+
+    async def _clean_node(self, node_id: str) -> None:
+        for raw in await self._redis.smembers(self._node_keys(node_id)):
+            app_id, _, channel = _text(raw).partition(_SEPARATOR)
+            removed = await self._scripts["clean_node"](
+                keys=[
+                    self._key(app_id, "ch", channel),
+                    self._channels_key(app_id),
+                    *self._presence_keys(app_id, channel),
+                ],
+                args=[node_id, channel],
+            )
+            for user in removed:
+                user_id = _text(user)
+                self.publish(app_id, channel, member_removed_frame(channel, user_id))
+        await self._redis.delete(self._node_keys(node_id))
+        await self._redis.zrem(f"{self._prefix}nodes", node_id)

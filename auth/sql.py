@@ -1,0 +1,159 @@
+"""The durable key store: one ``api_keys`` table through SQLAlchemy 2 Core.
+
+SQLAlchemy + Alembic because they are the best-kept option that speaks both targets with one
+schema: SQLite (a local file, the embedded default) and PostgreSQL (``DATABASE_URL``), with
+versioned up/down migrations (``auth/migrations``). Core, not the ORM: the store is four
+statements over one table and maps rows to frozen :class:`~auth.keys.ApiKey` values itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from auth.errors import KeyStoreError
+from auth.keys import ApiKey
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "SqlKeyStore",
+    "api_keys",
+    "create_engine_for_url",
+    "metadata",
+    "open_sql_key_store",
+]
+
+DEFAULT_DATABASE_URL = "sqlite:///pusherd-auth.sqlite3"
+
+metadata = sa.MetaData()
+
+#: Mirrors migration 0001; a test compares the two so they cannot drift apart.
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("user_id", sa.String(128), nullable=False, index=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("tier", sa.String(64), nullable=False),
+    sa.Column("secret_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+
+def create_engine_for_url(url: str) -> Engine:
+    """An engine for ``sqlite:///file`` or ``postgresql://…`` (psycopg 3 is the driver).
+
+    The caller owns the engine and calls ``dispose()``. SQLite connections may be used from the
+    worker threads the service runs queries in, one at a time (the pool guarantees that).
+    """
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "sqlite":
+        connect_args["check_same_thread"] = False
+    return sa.create_engine(parsed, connect_args=connect_args)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; everything stored is UTC, so say so."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _row_to_key(row: sa.Row[Any]) -> ApiKey:
+    created_at = _utc(row.created_at)
+    assert created_at is not None  # NOT NULL column
+    return ApiKey(
+        key_id=row.key_id,
+        user_id=row.user_id,
+        name=row.name,
+        tier=row.tier,
+        secret_hash=row.secret_hash,
+        created_at=created_at,
+        expires_at=_utc(row.expires_at),
+        revoked_at=_utc(row.revoked_at),
+    )
+
+
+def _key_to_values(record: ApiKey) -> dict[str, Any]:
+    return {
+        "key_id": record.key_id,
+        "user_id": record.user_id,
+        "name": record.name,
+        "tier": record.tier,
+        "secret_hash": record.secret_hash,
+        "created_at": _utc(record.created_at),
+        "expires_at": _utc(record.expires_at),
+        "revoked_at": _utc(record.revoked_at),
+    }
+
+
+class SqlKeyStore:
+    """:class:`~auth.store.KeyStore` over an engine the caller owns (schema from migrations)."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, *, engine: Engine) -> None:
+        self._engine = engine
+
+    def get(self, key_id: str) -> ApiKey | None:
+        query = sa.select(api_keys).where(api_keys.c.key_id == key_id)
+        try:
+            with self._engine.connect() as conn:
+                row = conn.execute(query).first()
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("key lookup failed") from exc
+        return None if row is None else _row_to_key(row)
+
+    def put(self, record: ApiKey) -> None:
+        values = _key_to_values(record)
+        try:
+            with self._engine.begin() as conn:
+                updated = conn.execute(
+                    sa.update(api_keys).where(api_keys.c.key_id == record.key_id).values(values)
+                )
+                if updated.rowcount == 0:
+                    conn.execute(sa.insert(api_keys).values(values))
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("key write failed") from exc
+
+    def list_all(self) -> Sequence[ApiKey]:
+        query = sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("key listing failed") from exc
+        return [_row_to_key(row) for row in rows]
+
+
+@contextlib.contextmanager
+def open_sql_key_store(url: str, *, is_migrated: bool = True) -> Iterator[SqlKeyStore]:
+    """A store on a new engine for ``url``, migrated to the latest schema; disposed on exit.
+
+    For a host (pusherd's lifespan) that only has ``DATABASE_URL``::
+
+        with open_sql_key_store(settings.database_url) as store:
+            app = build_auth_app(store=store, ...)
+    """
+    from auth import migrate  # alembic is only needed here, not by every store user
+
+    engine = create_engine_for_url(url)
+    try:
+        if is_migrated:
+            migrate.upgrade(engine)
+        yield SqlKeyStore(engine=engine)
+    finally:
+        engine.dispose()

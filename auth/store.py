@@ -1,0 +1,53 @@
+"""Where API key records live: a three-method seam with an in-memory reference implementation.
+
+The service only ever needs to fetch one key by its public id (the hot path, an indexed lookup),
+write one record (create, revoke, rotate) and list them (the CLI). :class:`SqlKeyStore` in
+``auth.sql`` is the durable implementation; the same contract suite runs against both. Methods are
+synchronous: the database drivers are, and the service calls them from a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from auth.keys import ApiKey
+
+__all__ = ["KeyStore", "MemoryKeyStore"]
+
+
+class KeyStore(Protocol):
+    """Storage of :class:`ApiKey` records, addressed by ``key_id``.
+
+    Implementations raise :class:`auth.errors.KeyStoreError` when the storage fails.
+    """
+
+    def get(self, key_id: str) -> ApiKey | None:
+        """The record for ``key_id``, or ``None`` when there is none."""
+        ...
+
+    def put(self, record: ApiKey) -> None:
+        """Insert the record, or replace the one with the same ``key_id``."""
+        ...
+
+    def list_all(self) -> Sequence[ApiKey]:
+        """Every record, oldest first."""
+        ...
+
+
+class MemoryKeyStore:
+    """A dict; the reference semantics, and the default in tests."""
+
+    __slots__ = ("_records",)
+
+    def __init__(self) -> None:
+        self._records: dict[str, ApiKey] = {}
+
+    def get(self, key_id: str) -> ApiKey | None:
+        return self._records.get(key_id)
+
+    def put(self, record: ApiKey) -> None:
+        self._records[record.key_id] = record
+
+    def list_all(self) -> Sequence[ApiKey]:
+        return sorted(self._records.values(), key=lambda r: (r.created_at, r.key_id))

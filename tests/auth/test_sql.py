@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+
+from auth import migrate
+from auth.errors import KeyStoreError
+from auth.keys import ApiKey
+from auth.sql import SqlKeyStore, create_engine_for_url, metadata, open_sql_key_store
+
+NOW = datetime(2027, 1, 1, tzinfo=UTC)
+
+
+def test_postgres_urls_use_psycopg_3() -> None:
+    for url in ("postgresql://u@127.0.0.1/db", "postgres://u@127.0.0.1/db"):
+        engine = create_engine_for_url(url)
+        try:
+            assert engine.dialect.driver == "psycopg"
+        finally:
+            engine.dispose()
+
+
+def test_the_table_matches_the_migrations(migrated_engine: Engine) -> None:
+    """auth.sql.api_keys and migration 0001 describe the same schema."""
+    with migrated_engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert diff == []
+
+
+def test_the_lookup_is_by_primary_key_and_user_id_is_indexed(migrated_engine: Engine) -> None:
+    inspector = sa.inspect(migrated_engine)
+    assert inspector.get_pk_constraint("api_keys")["constrained_columns"] == ["key_id"]
+    assert [ix["column_names"] for ix in inspector.get_indexes("api_keys")] == [["user_id"]]
+
+
+def test_database_failures_become_key_store_errors(sqlite_engine: Engine) -> None:
+    store = SqlKeyStore(engine=sqlite_engine)  # never migrated: no table
+    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", secret_hash="h", created_at=NOW)
+    with pytest.raises(KeyStoreError):
+        store.get("a")
+    with pytest.raises(KeyStoreError):
+        store.put(record)
+    with pytest.raises(KeyStoreError):
+        store.list_all()
+
+
+def test_open_sql_key_store_migrates_and_disposes(sqlite_url: str) -> None:
+    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", secret_hash="h", created_at=NOW)
+    with open_sql_key_store(sqlite_url) as store:
+        store.put(record)
+    with open_sql_key_store(sqlite_url, is_migrated=False) as store:
+        assert store.get("a") == record
+    engine = create_engine_for_url(sqlite_url)
+    try:
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()

@@ -1,0 +1,65 @@
+"""One contract for every KeyStore: memory, SQLite and PostgreSQL (real databases)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from auth.keys import ApiKey
+from auth.sql import SqlKeyStore
+from auth.store import KeyStore, MemoryKeyStore
+from tests.auth.conftest import migrated_engine_for
+
+NOW = datetime(2027, 1, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[KeyStore]:
+    if request.param == "memory":
+        yield MemoryKeyStore()
+        return
+    for engine in migrated_engine_for(request, request.param):
+        yield SqlKeyStore(engine=engine)
+
+
+def _record(key_id: str, *, created_at: datetime = NOW) -> ApiKey:
+    return ApiKey(
+        key_id=key_id,
+        user_id=f"user-{key_id}",
+        name=f"name {key_id}",
+        tier="pro",
+        secret_hash="$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA",
+        created_at=created_at,
+    )
+
+
+def test_get_of_an_unknown_id_is_none(store: KeyStore) -> None:
+    assert store.get("0000000000000000") is None
+
+
+def test_put_then_get_round_trips_every_field(store: KeyStore) -> None:
+    record = dataclasses.replace(
+        _record("a1"), expires_at=NOW + timedelta(days=30), revoked_at=NOW + timedelta(hours=1)
+    )
+    store.put(record)
+    assert store.get("a1") == record
+    fetched = store.get("a1")
+    assert fetched is not None and fetched.created_at.tzinfo is not None
+
+
+def test_put_replaces_the_record_with_the_same_id(store: KeyStore) -> None:
+    store.put(_record("a1"))
+    revoked = dataclasses.replace(_record("a1"), revoked_at=NOW)
+    store.put(revoked)
+    assert store.get("a1") == revoked
+    assert len(store.list_all()) == 1
+
+
+def test_list_is_oldest_first(store: KeyStore) -> None:
+    store.put(_record("b2", created_at=NOW + timedelta(seconds=1)))
+    store.put(_record("a1", created_at=NOW + timedelta(seconds=2)))
+    store.put(_record("c3", created_at=NOW))
+    assert [record.key_id for record in store.list_all()] == ["c3", "b2", "a1"]

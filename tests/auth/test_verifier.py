@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from auth.cache import VerificationCache
+from auth.errors import KeyStoreError, RateLimited, Unauthenticated, Unavailable
+from auth.keys import ApiKey, IssuedKey, issue_key
+from auth.ratelimit import FailureLimiter, FailureLimits
+from auth.store import MemoryKeyStore
+from auth.verifier import KeyVerifier
+from tests.auth.conftest import CountingHasher, FakeClock
+
+TTL_S = 30.0
+ADDRESS = "10.0.0.1"
+
+
+def _verifier(
+    store: MemoryKeyStore, hasher: CountingHasher, clock: FakeClock, *, key_failures: int = 5
+) -> KeyVerifier:
+    return KeyVerifier(
+        store=store,
+        hasher=hasher,
+        cache=VerificationCache(digest_key=b"d" * 32, ttl_s=TTL_S),
+        clock=clock,
+        address_limiter=FailureLimiter(FailureLimits(max_failures=20, window_s=60)),
+        key_limiter=FailureLimiter(FailureLimits(max_failures=key_failures, window_s=60)),
+    )
+
+
+def _issue(
+    store: MemoryKeyStore, hasher: CountingHasher, clock: FakeClock, **kw: object
+) -> IssuedKey:
+    issued = issue_key(
+        rng=random.Random(7),
+        hasher=hasher,
+        name="Ada",
+        tier="pro",
+        now=datetime.fromtimestamp(clock.time(), UTC),
+        **kw,  # type: ignore[arg-type]
+    )
+    store.put(issued.record)
+    return issued
+
+
+async def _reason(verifier: KeyVerifier, value: str | None, address: str = ADDRESS) -> str:
+    with pytest.raises(Unauthenticated) as info:
+        await verifier.verify(value, client_address=address)
+    return info.value.reason
+
+
+async def test_repeated_calls_cost_one_argon2_verification_per_ttl(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    store = MemoryKeyStore()
+    issued = _issue(store, hasher, clock)
+    verifier = _verifier(store, hasher, clock)
+    for _ in range(50):
+        record = await verifier.verify(issued.plain.reveal(), client_address=ADDRESS)
+        assert record.key_id == issued.record.key_id
+        clock.advance(0.5)  # 25 s in all: still inside one TTL
+    assert hasher.verify_count == 1
+    clock.advance(TTL_S)
+    await verifier.verify(issued.plain.reveal(), client_address=ADDRESS)
+    assert hasher.verify_count == 2
+
+
+async def test_concurrent_first_calls_share_one_verification(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    store = MemoryKeyStore()
+    issued = _issue(store, hasher, clock)
+    verifier = _verifier(store, hasher, clock)
+    results: Sequence[ApiKey] = await asyncio.gather(
+        *(verifier.verify(issued.plain.reveal(), client_address=ADDRESS) for _ in range(20))
+    )
+    assert {record.key_id for record in results} == {issued.record.key_id}
+    assert hasher.verify_count == 1
+
+
+async def test_revocation_takes_effect_within_the_cache_ttl(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    store = MemoryKeyStore()
+    issued = _issue(store, hasher, clock)
+    verifier = _verifier(store, hasher, clock)
+    await verifier.verify(issued.plain.reveal(), client_address=ADDRESS)
+    revoked_at = datetime.fromtimestamp(clock.time(), UTC)
+    store.put(dataclasses.replace(issued.record, revoked_at=revoked_at))
+    clock.advance(TTL_S - 0.001)  # the documented bound: may still pass from the cache
+    await verifier.verify(issued.plain.reveal(), client_address=ADDRESS)
+    clock.advance(0.001)
+    assert await _reason(verifier, issued.plain.reveal()) == "revoked_key"
+
+
+async def test_evicting_the_key_makes_revocation_immediate(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    store = MemoryKeyStore()
+    issued = _issue(store, hasher, clock)
+    verifier = _verifier(store, hasher, clock)
+    await verifier.verify(issued.plain.reveal(), client_address=ADDRESS)
+    store.put(
+        dataclasses.replace(issued.record, revoked_at=datetime.fromtimestamp(clock.time(), UTC))
+    )
+    verifier.cache.evict_key(issued.record.key_id)
+    assert await _reason(verifier, issued.plain.reveal()) == "revoked_key"
+
+
+async def test_expiry_is_exact_even_while_cached(hasher: CountingHasher, clock: FakeClock) -> None:
+    store = MemoryKeyStore()
+    now = datetime.fromtimestamp(clock.time(), UTC)
+    issued = _issue(store, hasher, clock, expires_at=now + timedelta(seconds=10))
+    verifier = _verifier(store, hasher, clock)
+    await verifier.verify(issued.plain.reveal(), client_address=ADDRESS)
+    clock.advance(10)
+    assert await _reason(verifier, issued.plain.reveal()) == "expired_key"
+    assert len(verifier.cache) == 0
+
+
+async def test_an_expired_key_is_refused_on_first_sight(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    store = MemoryKeyStore()
+    now = datetime.fromtimestamp(clock.time(), UTC)
+    issued = _issue(store, hasher, clock, expires_at=now - timedelta(seconds=1))
+    verifier = _verifier(store, hasher, clock)
+    assert await _reason(verifier, issued.plain.reveal()) == "expired_key"
+
+
+async def test_missing_malformed_unknown_and_wrong_keys_are_refused(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    store = MemoryKeyStore()
+    issued = _issue(store, hasher, clock)
+    verifier = _verifier(store, hasher, clock)
+    assert await _reason(verifier, None) == "missing_key"
+    assert await _reason(verifier, "") == "missing_key"
+    assert await _reason(verifier, "not-a-key") == "invalid_key"
+    unknown = "pk_" + "0" * 16 + "." + "1" * 64
+    assert await _reason(verifier, unknown) == "invalid_key"
+    assert hasher.verify_count == 0  # no record, no hash
+    wrong = issued.plain.reveal()[:-1] + ("0" if issued.plain.reveal()[-1] != "0" else "1")
+    assert await _reason(verifier, wrong) == "invalid_key"
+    assert hasher.verify_count == 1
+
+
+async def test_failures_for_one_key_id_are_rate_limited_before_hashing(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    store = MemoryKeyStore()
+    issued = _issue(store, hasher, clock)
+    verifier = _verifier(store, hasher, clock, key_failures=3)
+    wrong = f"pk_{issued.record.key_id}." + "0" * 64
+    for index in range(3):
+        assert await _reason(verifier, wrong, address=f"10.0.1.{index}") == "invalid_key"
+    with pytest.raises(RateLimited) as info:
+        await verifier.verify(issued.plain.reveal(), client_address="10.0.2.1")
+    assert info.value.retry_after_s > 0
+    assert hasher.verify_count == 3
+    clock.advance(60)
+    await verifier.verify(issued.plain.reveal(), client_address="10.0.2.1")
+
+
+async def test_failures_from_one_address_are_rate_limited(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    verifier = _verifier(MemoryKeyStore(), hasher, clock)
+    for _ in range(20):
+        await _reason(verifier, "garbage")
+    with pytest.raises(RateLimited):
+        await verifier.verify("garbage", client_address=ADDRESS)
+    assert await _reason(verifier, "garbage", address="10.9.9.9") == "invalid_key"
+
+
+class _BrokenStore(MemoryKeyStore):
+    def get(self, key_id: str) -> ApiKey | None:
+        raise KeyStoreError("database is down")
+
+
+async def test_a_store_failure_is_unavailable_not_unauthenticated(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    verifier = _verifier(_BrokenStore(), hasher, clock)
+    with pytest.raises(Unavailable):
+        await verifier.verify("pk_" + "0" * 16 + "." + "1" * 64, client_address=ADDRESS)
+
+
+async def test_a_corrupt_stored_hash_is_a_refusal(hasher: CountingHasher, clock: FakeClock) -> None:
+    store = MemoryKeyStore()
+    issued = _issue(store, hasher, clock)
+    store.put(dataclasses.replace(issued.record, secret_hash="not-argon2"))
+    verifier = _verifier(store, hasher, clock)
+    assert await _reason(verifier, issued.plain.reveal()) == "invalid_key"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import random
@@ -14,6 +15,7 @@ import uvicorn
 from pusherd.app import build_app, server_config
 from pusherd.clock import IdFactory, SystemClock
 from pusherd.config import ConfigError, Settings, load_settings
+from pusherd.embedded import auth_extension
 
 __all__ = ["main"]
 
@@ -49,6 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Migrations run at every start; their step-by-step INFO lines are noise there.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings(
             os.environ,
@@ -60,12 +64,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"pusherd: configuration error: {exc}", file=sys.stderr)
         return 2
-    app = build_app(
-        settings, clock=SystemClock(), ids=IdFactory(random.SystemRandom()), rng=random.Random()
-    )
-    print(_banner(settings), flush=True)
-    server = uvicorn.Server(server_config(settings, app))
-    server.run()
+    system_random = random.SystemRandom()
+    clock = SystemClock()
+    with contextlib.ExitStack() as resources:
+        try:
+            auth = auth_extension(
+                os.environ, settings, clock=clock, rng=system_random, resources=resources
+            )
+        except ValueError as exc:
+            print(f"pusherd: auth configuration error: {exc}", file=sys.stderr)
+            return 2
+        app = build_app(
+            settings,
+            clock=clock,
+            ids=IdFactory(system_random),
+            rng=system_random,
+            companions=(auth.companion,),
+            mounts=(auth.mount,),
+            key_quota=auth.key_quota,
+        )
+        print(_banner(settings), flush=True)
+        print(f"  channel auth: http://{settings.host}:{settings.port}/broadcasting/auth")
+        print(f"  API keys: {auth.database_url} (python -m auth keys create --help)", flush=True)
+        uvicorn.Server(server_config(settings, app)).run()
     return 0
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -19,12 +19,14 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Mount
 
 from pusherd.adapters.base import Adapter
 from pusherd.adapters.local import LocalAdapter
 from pusherd.adapters.redis import RedisAdapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import Settings
+from pusherd.hooks import KeyQuota
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
 from pusherd.http.routes import api_routes
 from pusherd.publisher import EventPublisher
@@ -89,9 +91,19 @@ def build_app(
     ids: IdFactory,
     rng: random.Random,
     adapter: Adapter | None = None,
-    companions: tuple[Companion, ...] = (),
+    companions: Sequence[Companion] = (),
+    mounts: Sequence[Mount] = (),
+    key_quota: KeyQuota | None = None,
 ) -> Starlette:
-    """The pusherd ASGI app for ``settings``; resources live exactly as long as its lifespan."""
+    """The pusherd ASGI app for ``settings``; resources live exactly as long as its lifespan.
+
+    Args:
+        adapter: state adapter; by default the one ``settings.adapter`` names.
+        companions: things that run beside the server (the embedded poller, the auth
+            service's revocation listener), entered after the adapter starts.
+        mounts: ASGI apps served on the same port after the HTTP API (the auth endpoints).
+        key_quota: per-API-key connection caps (the auth service's socket grants).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -103,7 +115,12 @@ def build_app(
     @contextlib.asynccontextmanager
     async def _serving(state_adapter: Adapter) -> AsyncIterator[dict[str, Any]]:
         endpoint = WebSocketEndpoint(
-            settings=settings, apps=settings.apps, adapter=state_adapter, clock=clock, ids=ids
+            settings=settings,
+            apps=settings.apps,
+            adapter=state_adapter,
+            clock=clock,
+            ids=ids,
+            key_quota=key_quota,
         )
         http_context = HttpContext(
             apps_by_id={app_config.app_id: app_config for app_config in settings.apps},
@@ -127,7 +144,7 @@ def build_app(
             yield {ENDPOINT_STATE_KEY: endpoint, HTTP_STATE_KEY: http_context}
 
     return Starlette(
-        routes=api_routes(),
+        routes=[*api_routes(), *mounts],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["WebhookSink"]
+__all__ = ["KeyQuota", "WebhookSink"]
 
 
 class WebhookSink(Protocol):
@@ -20,3 +20,15 @@ class WebhookSink(Protocol):
     def cache_miss(self, app_id: str, channel: str) -> None: ...
     def cache_filled(self, app_id: str, channel: str) -> None: ...
     def subscription_count(self, app_id: str, channel: str, count: int) -> None: ...
+
+
+class KeyQuota(Protocol):
+    """Which API key authorised a socket, and how many sockets that key may hold (issue 5).
+
+    The WebSocket carries no API key: the key and the socket first meet when the app's auth
+    endpoint signs a subscription or signin for that socket id, so pusherd asks after those.
+    """
+
+    async def key_limit(self, socket_id: str) -> tuple[str, int] | None:
+        """``(key id, max concurrent connections)``, or ``None`` when no key is known."""
+        ...

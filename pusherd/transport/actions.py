@@ -21,9 +21,14 @@ from pusherd.adapters.base import (
 )
 from pusherd.clock import Clock
 from pusherd.config import AppConfig
-from pusherd.hooks import WebhookSink
+from pusherd.hooks import KeyQuota, WebhookSink
 from pusherd.protocol.channels import SERVER_TO_USER_PREFIX, ChannelKind, classify_channel
-from pusherd.protocol.errors import ClientError, CloseCode, SubscriptionRefused
+from pusherd.protocol.errors import (
+    ClientError,
+    CloseCode,
+    ConnectionRefused,
+    SubscriptionRefused,
+)
 from pusherd.protocol.frames import (
     cache_miss_frame,
     member_added_frame,
@@ -62,6 +67,10 @@ class Connection(Protocol):
         """Frame and write one Pusher frame to this socket only."""
         ...
 
+    def refuse(self, error: ConnectionRefused) -> None:
+        """``pusher:error`` with the code, then close with it."""
+        ...
+
 
 def _counts_subscriptions(app: AppConfig, channel: str) -> bool:
     """Subscription counts are opt-in and never on presence or internal channels (§12)."""
@@ -72,10 +81,18 @@ def _counts_subscriptions(app: AppConfig, channel: str) -> bool:
 
 
 class ChannelActions:
-    def __init__(self, *, adapter: Adapter, clock: Clock, webhooks: WebhookSink | None) -> None:
+    def __init__(
+        self,
+        *,
+        adapter: Adapter,
+        clock: Clock,
+        webhooks: WebhookSink | None,
+        key_quota: KeyQuota | None = None,
+    ) -> None:
         self.adapter = adapter
         self.clock = clock
         self.webhooks = webhooks
+        self.key_quota = key_quota
         self._count_sent_at: dict[tuple[str, str], float] = {}
         self._count_pending: dict[tuple[str, str], asyncio.TimerHandle] = {}
 
@@ -90,6 +107,10 @@ class ChannelActions:
             return
         session.joined(channel, None if member is None else member.user_id)
         if conn.is_closing:
+            return
+        if join.channel_type.needs_signature and not await self._within_key_quota(
+            app, session, conn
+        ):
             return
         data = "{}" if result.members is None else presence_data(result.members)
         conn.send(subscription_succeeded_frame(channel, data))
@@ -108,6 +129,8 @@ class ChannelActions:
         self, app: AppConfig, session: Session, conn: Connection, signin: SignIn
     ) -> None:
         """Answer a verified signin, then join the user's channel and report the watchlist."""
+        if not await self._within_key_quota(app, session, conn):
+            return
         conn.send(signin_success_frame(signin.user_data))
         channel = user_channel(signin.user_id)
         if channel not in session.channels:
@@ -135,6 +158,31 @@ class ChannelActions:
                     "Watchlist limit exceeded. Only the first 100 user IDs are accepted.",
                 ).to_frame()
             )
+
+    async def _within_key_quota(self, app: AppConfig, session: Session, conn: Connection) -> bool:
+        """Count the socket against its API key's connection cap; over it, close with 4004.
+
+        The count is the occupancy of an internal per-key channel, so it spans every node and
+        a closed socket leaves it like any other channel.
+        """
+        if self.key_quota is None:
+            return True
+        limit = await self.key_quota.key_limit(conn.socket_id)
+        if limit is None:
+            return True
+        key_id, max_connections = limit
+        channel = f"#api-key-{key_id}"
+        if channel in session.channels:
+            return True
+        stats = await self.adapter.channel_stats(app.app_id, channel)
+        if stats.subscription_count >= max_connections:
+            conn.refuse(
+                ConnectionRefused(CloseCode.OVER_QUOTA, "API key is over its connection quota")
+            )
+            return False
+        await self.adapter.join(app.app_id, channel, conn, None, max_presence_members=1)
+        session.joined(channel, None)
+        return True
 
     def relay(self, app: AppConfig, conn: Connection, relay: Relay) -> None:
         """A client event goes to the channel's other subscribers and is never cached (§7, §11)."""

@@ -15,7 +15,7 @@ from typing import Protocol
 from pusherd.adapters.base import Adapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import AppConfig, Settings
-from pusherd.hooks import WebhookSink
+from pusherd.hooks import KeyQuota, WebhookSink
 from pusherd.transport.actions import ChannelActions
 
 __all__ = ["LiveConnection", "WebSocketEndpoint"]
@@ -40,13 +40,16 @@ class WebSocketEndpoint:
         clock: Clock,
         ids: IdFactory,
         webhooks: WebhookSink | None = None,
+        key_quota: KeyQuota | None = None,
     ) -> None:
         self.settings = settings
         self.apps_by_key = {app.key: app for app in apps}
         #: One shared Limits per app, so a connection holds a reference, not a copy.
         self.limits_by_app = {app.app_id: app.limits for app in apps}
         self.adapter = adapter
-        self.actions = ChannelActions(adapter=adapter, clock=clock, webhooks=webhooks)
+        self.actions = ChannelActions(
+            adapter=adapter, clock=clock, webhooks=webhooks, key_quota=key_quota
+        )
         self.clock = clock
         self.ids = ids
         self.connections: dict[str, LiveConnection] = {}

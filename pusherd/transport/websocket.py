@@ -171,7 +171,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
     def shutdown(self) -> None:
         """Called by uvicorn on server shutdown: tell pusher-js to reconnect at once (4200)."""
         if self._reader is not None:
-            self._refuse(ConnectionRefused(CloseCode.RECONNECT, "Server is shutting down"))
+            self.refuse(ConnectionRefused(CloseCode.RECONNECT, "Server is shutting down"))
         elif self.transport is not None and not self.is_closing:
             self.transport.close()
 
@@ -187,11 +187,11 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             # A reader this far behind would only grow our memory: reconnecting gives it a
             # fresh start, and nobody else waited for it.
             logger.warning("dropping slow consumer %s", self.socket_id)
-            self._refuse(ConnectionRefused(CloseCode.RECONNECT, "Too far behind; reconnect"))
+            self.refuse(ConnectionRefused(CloseCode.RECONNECT, "Too far behind; reconnect"))
 
     def terminate(self) -> None:
         """The app terminated this socket's user: 4009 keeps pusher-js from reconnecting (§13.4)."""
-        self._refuse(_TERMINATED)
+        self.refuse(_TERMINATED)
 
     def send(self, payload: bytes) -> None:
         self._write(text_frame(payload))
@@ -221,11 +221,11 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         grace_s = app.user_authentication_timeout_s
         if grace_s is not None and now - self.established_at >= grace_s:
             if not self._is_authorized():
-                self._refuse(_NOT_AUTHORIZED)
+                self.refuse(_NOT_AUTHORIZED)
                 return
         if self.ping_sent_at:
             if now - self.ping_sent_at >= self.endpoint.settings.pong_timeout_s:
-                self._refuse(_PONG_TIMEOUT)
+                self.refuse(_PONG_TIMEOUT)
         elif now - self.last_seen >= app.activity_timeout_s:
             self.ping_sent_at = now
             self._write(_PING_CONTROL)
@@ -265,7 +265,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         query = dict(parse_qsl(target.query))
         refusal = _protocol_error(query) or self._app_refusal(key, request.headers.get("Origin"))
         if refusal is not None:
-            self._refuse(refusal)
+            self.refuse(refusal)
             return
         self._establish()
 
@@ -310,7 +310,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         backlog = self._backlog
         if backlog is not None:
             if len(backlog) >= MAX_BACKLOG:
-                self._refuse(ConnectionRefused(CloseCode.RECONNECT, "Too many pending messages"))
+                self.refuse(ConnectionRefused(CloseCode.RECONNECT, "Too many pending messages"))
                 return
             backlog.append(payload)
             return
@@ -380,7 +380,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         if transport is not None and not transport.is_closing():
             transport.write(data)
 
-    def _refuse(self, error: ConnectionRefused) -> None:
+    def refuse(self, error: ConnectionRefused) -> None:
         """``pusher:error`` with the code, then a close frame with the same code (§3.2)."""
         if self.is_closing:
             return

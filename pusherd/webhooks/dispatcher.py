@@ -191,7 +191,8 @@ class WebhookDispatcher:
             return
         now = self._clock.monotonic()
         self._submit(app_id, hooks.rules.subscription_count(channel, count, now))
-        self._poke_timer(now + self._count_window_s)
+        if count > COUNT_THROTTLE_ABOVE:  # only a big channel opens a throttle window
+            self._poke_timer(now + self._count_window_s)
 
     # -- internals ---------------------------------------------------------------------------
 

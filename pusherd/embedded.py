@@ -1,0 +1,105 @@
+"""The embedded default: what ``pusherd`` runs beside the Pusher server in one process.
+
+The auth service (``auth/``) answers ``/broadcasting/auth`` and ``/broadcasting/user-auth`` on the
+same port, so a browser's Echo needs one host; the poller (``poller/``) feeds simulated or real
+match updates. Both are separate packages that know nothing of the server; only this module
+(used by ``__main__``) puts them together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from argon2 import PasswordHasher
+from starlette.routing import Mount
+
+from auth.app import AuthService, build_auth_app
+from auth.channel_auth import AppCredentials
+from auth.config import load_settings as load_auth_settings
+from auth.config import read_policy
+from auth.grants import GrantRegistry
+from auth.secret import Secret as AuthSecret
+from auth.sql import open_sql_key_store
+from pusherd.adapters.base import Adapter
+from pusherd.app import Companion
+from pusherd.clock import Clock
+from pusherd.config import Settings
+
+__all__ = ["AuthExtension", "GrantQuota", "auth_extension"]
+
+
+class GrantQuota:
+    """pusherd's :class:`~pusherd.hooks.KeyQuota` answered from the auth service's grants."""
+
+    def __init__(self, grants: GrantRegistry) -> None:
+        self._grants = grants
+
+    async def key_limit(self, socket_id: str) -> tuple[str, int] | None:
+        grant = await self._grants.lookup(socket_id)
+        return None if grant is None else (grant.key_id, grant.max_connections)
+
+
+@dataclass(frozen=True, slots=True)
+class AuthExtension:
+    mount: Mount
+    companion: Companion
+    key_quota: GrantQuota
+    database_url: str
+
+
+def auth_extension(
+    environ: Mapping[str, str],
+    settings: Settings,
+    *,
+    clock: Clock,
+    rng: random.Random,
+    resources: contextlib.ExitStack,
+) -> AuthExtension:
+    """The auth app for pusherd's first app, its key store open until ``resources`` closes.
+
+    Raises:
+        ValueError: an auth setting that cannot be used (the message names it).
+    """
+    auth_settings = load_auth_settings(environ)
+    app = settings.apps[0]
+    credentials = AppCredentials(
+        key=app.key,
+        secret=AuthSecret(app.secret.reveal()),
+        encryption_master_key_base64=auth_settings.encryption_master_key_base64,
+    )
+    store = resources.enter_context(open_sql_key_store(auth_settings.database_url))
+    redis_url = auth_settings.redis_url or (
+        settings.redis_url.reveal() if settings.redis_url is not None else None
+    )
+    redis = None if redis_url is None else aioredis.from_url(redis_url)
+    auth_app = build_auth_app(
+        store=store,
+        policy=read_policy(auth_settings.policy_file),
+        credentials=credentials,
+        clock=clock,
+        hasher=PasswordHasher(),
+        rng=rng,
+        redis=redis,
+        options=auth_settings.options,
+    )
+    service: AuthService = auth_app.state.auth_service
+
+    @contextlib.asynccontextmanager
+    async def running(adapter: Adapter) -> AsyncIterator[None]:
+        try:
+            async with service.running():
+                yield
+        finally:
+            if redis is not None:
+                await redis.aclose()
+
+    return AuthExtension(
+        mount=Mount("/", app=auth_app),
+        companion=running,
+        key_quota=GrantQuota(service.grants),
+        database_url=auth_settings.database_url,
+    )

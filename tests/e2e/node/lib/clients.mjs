@@ -1,0 +1,172 @@
+// pusher-js and Laravel Echo clients, instrumented so that every state change, connection error,
+// raw frame in and out, channel event (with pusher-js metadata) and Echo callback becomes an
+// observation line for the Python side.
+
+import { readFileSync } from 'node:fs';
+import Echo from 'laravel-echo';
+import PusherJs from 'pusher-js';
+import { customHandler, echoAuthorizer } from './auth.mjs';
+import { observe } from './io.mjs';
+
+function installedVersion(pkg) {
+  const url = new URL(`../node_modules/${pkg}/package.json`, import.meta.url);
+  return JSON.parse(readFileSync(url, 'utf8')).version;
+}
+
+export const versions = {
+  node: process.version,
+  'pusher-js': installedVersion('pusher-js'),
+  'laravel-echo': installedVersion('laravel-echo'),
+  pusher: installedVersion('pusher'),
+};
+
+// pusher-js logs (warnings included) go to stderr, never to the JSON-lines stdout.
+PusherJs.log = (message) => process.stderr.write(`[pusher-js] ${message}\n`);
+
+const clients = new Map();
+
+function summariseError(err) {
+  if (!err || typeof err !== 'object') return { message: String(err) };
+  const out = { type: err.type ?? null };
+  if (err.data !== undefined) out.data = err.data;
+  if (err.error !== undefined) {
+    const inner = err.error;
+    if (inner && typeof inner === 'object') {
+      out.error = {
+        type: inner.type ?? null,
+        data: inner.data ?? null,
+        message: inner.message ?? null,
+      };
+    } else out.error = inner;
+  }
+  return out;
+}
+
+/** Hook the transport of a freshly connected socket: raw frames both ways and the close code. */
+function hookTransport(name, manager) {
+  const transport = manager.connection?.transport;
+  if (!transport || transport.__e2eHooked) return;
+  transport.__e2eHooked = true;
+  const socketId = manager.socket_id;
+  const send = transport.send.bind(transport);
+  transport.send = (data) => {
+    observe('frame_out', { client: name, socket_id: socketId, raw: String(data) });
+    return send(data);
+  };
+  // Wrap emit (not bind) so that the raw frame and the close code are observed *before*
+  // pusher-js reacts to them: a test that saw the reaction can rely on seeing the frame.
+  const emit = transport.emit.bind(transport);
+  transport.emit = (event, payload) => {
+    if (event === 'message') {
+      observe('frame_in', { client: name, socket_id: socketId, raw: String(payload?.data) });
+    } else if (event === 'closed') {
+      observe('closed', {
+        client: name,
+        socket_id: socketId,
+        code: payload?.code ?? null,
+        reason: payload?.reason ?? null,
+      });
+    }
+    return emit(event, payload);
+  };
+}
+
+function patchChannel(name, channel) {
+  if (channel.__e2ePatched) return channel;
+  channel.__e2ePatched = true;
+  const emit = channel.emit.bind(channel);
+  channel.emit = (event, data, metadata) => {
+    observe('channel_event', {
+      client: name,
+      channel: channel.name,
+      event,
+      data: data ?? null,
+      metadata: metadata ?? null,
+    });
+    return emit(event, data, metadata);
+  };
+  return channel;
+}
+
+function instrument(name, pusher) {
+  const manager = pusher.connection;
+  manager.bind('state_change', ({ previous, current }) => {
+    if (current === 'connected') hookTransport(name, manager);
+    observe('state', { client: name, previous, current, socket_id: manager.socket_id ?? null });
+  });
+  manager.bind('connecting_in', (delay) => observe('connecting_in', { client: name, delay_s: delay }));
+  manager.bind('error', (err) => observe('conn_error', { client: name, error: summariseError(err) }));
+  const subscribe = pusher.subscribe.bind(pusher);
+  pusher.subscribe = (channelName) => patchChannel(name, subscribe(channelName));
+  // The constructor already started connecting: report where it stands now.
+  observe('state', { client: name, previous: null, current: manager.state, socket_id: null });
+  if (manager.state === 'connected') hookTransport(name, manager);
+}
+
+function register(name, entry) {
+  if (clients.has(name)) throw new Error(`client ${name} exists`);
+  clients.set(name, entry);
+}
+
+export function getClient(name) {
+  const entry = clients.get(name);
+  if (!entry) throw new Error(`no client ${name}`);
+  return entry;
+}
+
+/** new Pusher(key, options) with channelAuthorization.customHandler signed by `signer`. */
+export function createPusher({ client, key, options, signer = 'none', user = null }) {
+  const pusher = new PusherJs(key, {
+    ...options,
+    channelAuthorization: { customHandler: customHandler(client, signer, user) },
+  });
+  register(client, { pusher, echo: null });
+  instrument(client, pusher);
+  return { state: pusher.connection.state };
+}
+
+/** new Echo({broadcaster, key, Pusher, authorizer, ...options}); broadcaster 'pusher' or 'reverb'. */
+export function createEcho({ client, broadcaster, key, options, signer = 'none', user = null }) {
+  const echo = new Echo({
+    ...options,
+    broadcaster,
+    key,
+    Pusher: PusherJs,
+    authorizer: echoAuthorizer(client, signer, user),
+  });
+  const pusher = echo.connector.pusher;
+  register(client, { pusher, echo });
+  instrument(client, pusher);
+  return { state: pusher.connection.state };
+}
+
+export function disconnectAll() {
+  for (const { pusher } of clients.values()) pusher.disconnect();
+}
+
+const echoKinds = { channel: 'channel', private: 'private', join: 'join' };
+
+function echoChannel(entry, kind, channelName) {
+  if (!entry.echo) throw new Error('not an Echo client');
+  const method = echoKinds[kind];
+  if (!method) throw new Error(`unknown Echo channel kind ${kind}`);
+  return entry.echo[method](channelName);
+}
+
+/** Register an Echo callback: listen / listenForWhisper / here / joining / leaving / error / subscribed. */
+export function echoOn({ client, kind, name, method, event = null }) {
+  const channel = echoChannel(getClient(client), kind, name);
+  const report = (...args) =>
+    observe('echo', { client, channel: channel.name, method, event, args });
+  if (method === 'listen' || method === 'listenForWhisper') channel[method](event, report);
+  else if (['here', 'joining', 'leaving', 'error', 'subscribed'].includes(method)) {
+    channel[method](report);
+  } else throw new Error(`unknown Echo method ${method}`);
+  return { channel: channel.name };
+}
+
+export function echoWhisper({ client, kind, name, event, data }) {
+  const channel = echoChannel(getClient(client), kind, name);
+  channel.whisper(event, data);
+  return { channel: channel.name };
+}

@@ -13,6 +13,7 @@ import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 import uvicorn
 from starlette.applications import Starlette
@@ -33,6 +34,7 @@ from pusherd.publisher import EventPublisher
 from pusherd.redis_feed import RedisFeed
 from pusherd.transport.endpoint import WebSocketEndpoint
 from pusherd.transport.websocket import ENDPOINT_STATE_KEY, PusherWebSocketProtocol
+from pusherd.webhooks import WebhookDispatcher
 
 __all__ = ["build_app", "server_config"]
 
@@ -63,6 +65,21 @@ def _redis_feed(settings: Settings, context: HttpContext, rng: random.Random) ->
         laravel_app=settings.apps[0],
         rng=rng,
     )
+
+
+async def _webhooks(
+    settings: Settings, clock: Clock, rng: random.Random, stack: contextlib.AsyncExitStack
+) -> WebhookDispatcher | None:
+    """A dispatcher when some app has webhook targets; it and its HTTP client close with
+    ``stack``, the dispatcher first so that it can flush."""
+    if not any(app.webhooks for app in settings.apps):
+        return None
+    client = httpx.AsyncClient()
+    stack.push_async_callback(client.aclose)
+    dispatcher = WebhookDispatcher(apps=settings.apps, http=client, clock=clock, rng=rng)
+    await dispatcher.start()
+    stack.push_async_callback(dispatcher.stop)
+    return dispatcher
 
 
 async def _default_adapter(
@@ -114,24 +131,27 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def _serving(state_adapter: Adapter) -> AsyncIterator[dict[str, Any]]:
-        endpoint = WebSocketEndpoint(
-            settings=settings,
-            apps=settings.apps,
-            adapter=state_adapter,
-            clock=clock,
-            ids=ids,
-            key_quota=key_quota,
-        )
-        http_context = HttpContext(
-            apps_by_id={app_config.app_id: app_config for app_config in settings.apps},
-            apps_by_key={app_config.key: app_config for app_config in settings.apps},
-            adapter=state_adapter,
-            publisher=EventPublisher(adapter=state_adapter),
-            clock=clock,
-        )
         async with contextlib.AsyncExitStack() as stack:
             await state_adapter.start()
             stack.push_async_callback(state_adapter.stop)
+            webhooks = await _webhooks(settings, clock, rng, stack)
+            endpoint = WebSocketEndpoint(
+                settings=settings,
+                apps=settings.apps,
+                adapter=state_adapter,
+                clock=clock,
+                ids=ids,
+                webhooks=webhooks,
+                key_quota=key_quota,
+            )
+            http_context = HttpContext(
+                apps_by_id={app_config.app_id: app_config for app_config in settings.apps},
+                apps_by_key={app_config.key: app_config for app_config in settings.apps},
+                adapter=state_adapter,
+                publisher=EventPublisher(adapter=state_adapter, webhooks=webhooks),
+                clock=clock,
+            )
+            # Stopped before the webhooks, so the leaves of closing sockets still report.
             await endpoint.start()
             stack.push_async_callback(endpoint.stop)
             needs_feed = settings.adapter != "redis" or settings.laravel_redis_prefix is not None

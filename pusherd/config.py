@@ -240,7 +240,7 @@ def _cast(app_label: str, name: str, value: Any, annotation: str) -> Any:
         if annotation == "tuple[str, ...]":
             if isinstance(value, str):
                 return tuple(part.strip() for part in value.split(",") if part.strip())
-            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
                 return tuple(value)
             raise ValueError
     except ValueError:
@@ -365,7 +365,8 @@ def _default_app(environ: Mapping[str, str]) -> tuple[AppConfig, bool]:
     }
     for variable, name in _ENV_APP_OVERRIDES.items():
         if variable in environ:
-            raw[name] = environ[variable]
+            # Cast here so that an error names the variable the user actually set.
+            raw[name] = _cast(variable, name, environ[variable], str(_APP_FIELDS[name].type))
     return _app_from_mapping(raw, "environment app"), is_demo
 
 

@@ -52,7 +52,7 @@ def verify_signed_request(
     if values["auth_version"] != "1.0":
         raise ApiError(401, "Unsupported auth_version, expected 1.0")
     timestamp_text = values["auth_timestamp"]
-    if not timestamp_text.isdigit():
+    if not (timestamp_text.isascii() and timestamp_text.isdigit()):
         raise ApiError(401, "auth_timestamp must be an integer number of seconds")
     timestamp = int(timestamp_text)
     if abs(now - timestamp) > TIMESTAMP_WINDOW_S:

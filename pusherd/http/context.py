@@ -68,7 +68,12 @@ def _error_response(error: ApiError) -> Response:
 
 async def _authenticate(request: Request, context: HttpContext, app: AppConfig) -> SignedRequest:
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > context.max_body_bytes:
+    if (
+        declared is not None
+        and declared.isascii()
+        and declared.isdigit()
+        and int(declared) > context.max_body_bytes
+    ):
         raise ApiError(413, f"Request body is larger than {context.max_body_bytes} bytes")
     body = await request.body()
     if len(body) > context.max_body_bytes:

@@ -18,6 +18,7 @@ from pusherd.protocol.channels import (
     ChannelKind,
     ChannelType,
     classify_channel,
+    is_valid_channel_name,
 )
 from pusherd.protocol.errors import ClientError, CloseCode, SubscriptionRefused
 from pusherd.protocol.frames import (
@@ -254,6 +255,14 @@ class Session:
             member: Member | None = _parse_member(channel, channel_data, self.limits)
         elif kind is ChannelKind.PRESENCE:
             assert self.user_id is not None
+            info_bytes = len(orjson.dumps(self.user_info))
+            if info_bytes > self.limits.max_presence_user_info_bytes:
+                raise SubscriptionRefused(
+                    channel,
+                    "LimitReached",
+                    f"user_info is larger than {self.limits.max_presence_user_info_bytes} bytes",
+                    403,
+                )
             member = Member(self.user_id, self.user_info)
         else:
             member = None
@@ -292,6 +301,9 @@ class Session:
         user_id = str(raw_id)
         if len(user_id) > self.limits.max_presence_user_id_length:
             raise ClientError(CloseCode.UNAUTHORIZED, "user_data 'id' is too long")
+        if not is_valid_channel_name(SERVER_TO_USER_PREFIX + user_id, 200):
+            # The id names the user's #server-to-user- channel, so it takes channel characters.
+            raise ClientError(CloseCode.UNAUTHORIZED, "user_data 'id' has invalid characters")
         if self.user_id is not None and self.user_id != user_id:
             raise ClientError(CloseCode.UNAUTHORIZED, "Already signed in as another user")
         raw_watchlist = user.get("watchlist") or []

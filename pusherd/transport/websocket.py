@@ -69,7 +69,7 @@ def _protocol_error(query: dict[str, str]) -> ConnectionRefused | None:
     version = query.get("protocol")
     if version is None or version == "":
         return ConnectionRefused(CloseCode.NO_VERSION, "No protocol version supplied")
-    if not version.isdigit():
+    if not (version.isascii() and version.isdigit()):
         return ConnectionRefused(CloseCode.INVALID_VERSION, "Invalid version string format")
     if not 5 <= int(version) <= 7:
         return ConnectionRefused(CloseCode.UNSUPPORTED_VERSION, "Unsupported protocol version")

@@ -10,17 +10,27 @@ import asyncio
 import random
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import uvicorn
 import uvloop
+from starlette.applications import Starlette
 
 from pusherd.app import build_app, server_config
 from pusherd.clock import IdFactory, SystemClock
 from pusherd.config import AppConfig, Secret, Settings
 
-__all__ = ["TEST_APP_ID", "TEST_KEY", "TEST_SECRET", "RunningServer", "make_settings"]
+__all__ = [
+    "TEST_APP_ID",
+    "TEST_KEY",
+    "TEST_SECRET",
+    "AppFactory",
+    "RunningServer",
+    "make_settings",
+    "plain_app",
+]
 
 TEST_APP_ID = "3"
 TEST_KEY = "278d425bdf160c739803"
@@ -45,9 +55,20 @@ def make_settings(**overrides: Any) -> Settings:
     return replace(base, **server_values)
 
 
+#: Builds the ASGI app for a server (default: :func:`pusherd.app.build_app` with nothing extra).
+AppFactory = Callable[[Settings], Starlette]
+
+
+def plain_app(settings: Settings) -> Starlette:
+    return build_app(
+        settings, clock=SystemClock(), ids=IdFactory(random.Random()), rng=random.Random()
+    )
+
+
 @dataclass
 class RunningServer:
     settings: Settings
+    app_factory: AppFactory = plain_app
     host: str = "127.0.0.1"
     port: int = 0
     _server: uvicorn.Server | None = field(default=None, repr=False)
@@ -82,9 +103,7 @@ class RunningServer:
         sock.bind((self.host, 0))
         self.port = sock.getsockname()[1]
         settings = replace(self.settings, port=self.port)
-        app = build_app(
-            settings, clock=SystemClock(), ids=IdFactory(random.Random()), rng=random.Random()
-        )
+        app = self.app_factory(settings)
         server = uvicorn.Server(server_config(settings, app))
         self._server = server
 

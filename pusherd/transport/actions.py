@@ -106,6 +106,9 @@ class ChannelActions:
             conn.send(SubscriptionRefused(channel, "LimitReached", error, 403).to_frame())
             return
         session.joined(channel, None if member is None else member.user_id)
+        # Announce before anything can end this early: the leave that follows a close (or a
+        # refusal below) announces the removal, and every removal needs its addition (§6.3).
+        self._announce_join(app, conn, channel, member, result)
         if conn.is_closing:
             return
         if join.channel_type.needs_signature and not await self._within_key_quota(
@@ -116,7 +119,8 @@ class ChannelActions:
         conn.send(subscription_succeeded_frame(channel, data))
         if join.channel_type.is_cache:
             await self._replay_cache(app, conn, channel)
-        self._after_join(app, conn, channel, member, result)
+        # After subscription_succeeded, so the new subscriber's count follows it (§12).
+        self._count_changed(app, channel, result.subscription_count)
 
     async def leave(self, app: AppConfig, session: Session, conn: Connection, channel: str) -> None:
         user_id = session.channels.get(channel)
@@ -131,14 +135,16 @@ class ChannelActions:
         """Answer a verified signin, then join the user's channel and report the watchlist."""
         if not await self._within_key_quota(app, session, conn):
             return
-        conn.send(signin_success_frame(signin.user_data))
         channel = user_channel(signin.user_id)
         if channel not in session.channels:
+            # Joined before the answer, so that the moment the client knows it is signed in,
+            # server-to-user events and terminate requests already reach it (§13.2, §13.4).
             result = await self.adapter.join(
                 app.app_id, channel, conn, None, max_presence_members=app.max_presence_members
             )
             session.joined(channel, None)
-            self._after_join(app, conn, channel, None, result)
+            self._announce_join(app, conn, channel, None, result)
+        conn.send(signin_success_frame(signin.user_data))
         if not app.watchlist_enabled or not signin.watchlist:
             return
         online: list[str] = []
@@ -201,7 +207,7 @@ class ChannelActions:
         if self.webhooks is not None:
             self.webhooks.cache_miss(app.app_id, channel)
 
-    def _after_join(
+    def _announce_join(
         self,
         app: AppConfig,
         conn: Connection,
@@ -221,7 +227,6 @@ class ChannelActions:
                 self._tell_watchers(app, user_id, is_online=True)
             elif webhooks is not None and not channel.startswith("#"):
                 webhooks.channel_occupied(app.app_id, channel)
-        self._count_changed(app, channel, result.subscription_count)
 
     def _after_leave(
         self, app: AppConfig, channel: str, user_id: str | None, result: LeaveResult

@@ -47,8 +47,9 @@ logger = logging.getLogger("pusherd.transport.websocket")
 
 #: Key of the :class:`WebSocketEndpoint` in the lifespan state uvicorn passes to this class.
 ENDPOINT_STATE_KEY = "pusherd.websocket_endpoint"
-#: Frames of one socket allowed to queue behind a pending subscribe before it is refused.
-MAX_BACKLOG = 100
+#: Bytes of one socket's frames allowed to queue behind a pending subscribe. pusher-js sends
+#: every subscribe at once after a reconnect, so this is sized for hundreds of channels.
+MAX_BACKLOG_BYTES = 1024 * 1024
 #: How long to wait for the client's close frame before dropping the TCP connection.
 CLOSE_TIMEOUT_S = 2.0
 _PING_CONTROL = control_frame(OP_PING)
@@ -81,6 +82,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
 
     __slots__ = (
         "_backlog",
+        "_backlog_bytes",
         "_close_timer",
         "_handshake",
         "_pending",
@@ -120,6 +122,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.ping_sent_at = 0.0
         self._pending: asyncio.Task[None] | None = None
         self._backlog: deque[bytes] | None = None
+        self._backlog_bytes = 0
         self._close_timer: asyncio.TimerHandle | None = None
 
     # -- asyncio.Protocol -------------------------------------------------------------------
@@ -147,7 +150,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
                 if not self.is_closing:
                     self._on_message(payload)
             elif opcode == OP_PING:
-                self._write(control_frame(OP_PONG, payload))
+                self.deliver(control_frame(OP_PONG, payload))
             elif opcode == OP_CLOSE:
                 self._on_close_frame(payload)
                 return
@@ -171,13 +174,15 @@ class PusherWebSocketProtocol(asyncio.Protocol):
     def shutdown(self) -> None:
         """Called by uvicorn on server shutdown: tell pusher-js to reconnect at once (4200)."""
         if self._reader is not None:
-            self.refuse(ConnectionRefused(CloseCode.RECONNECT, "Server is shutting down"))
+            self.refuse(ConnectionRefused(CloseCode.RECONNECT, "Generic reconnect immediately"))
         elif self.transport is not None and not self.is_closing:
             self.transport.close()
 
     # -- the fan-out seam (adapters.base.Subscriber) ----------------------------------------
 
     def deliver(self, ws_frame: bytes) -> None:
+        """Write one frame: fan-out and this socket's own replies alike, so a client that
+        sends but never reads is bounded by the same ``max_pending_bytes``."""
         if self.is_closing:
             return
         transport = self.transport
@@ -194,7 +199,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.refuse(_TERMINATED)
 
     def send(self, payload: bytes) -> None:
-        self._write(text_frame(payload))
+        self.deliver(text_frame(payload))
 
     def _is_authorized(self) -> bool:
         """Signed in, or holding a private or presence channel (authorized connections, §13.5)."""
@@ -309,7 +314,8 @@ class PusherWebSocketProtocol(asyncio.Protocol):
     def _on_message(self, payload: bytes) -> None:
         backlog = self._backlog
         if backlog is not None:
-            if len(backlog) >= MAX_BACKLOG:
+            self._backlog_bytes += len(payload)
+            if self._backlog_bytes > MAX_BACKLOG_BYTES:
                 self.refuse(ConnectionRefused(CloseCode.RECONNECT, "Too many pending messages"))
                 return
             backlog.append(payload)
@@ -322,7 +328,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         try:
             command = session.receive(parse_client_frame(payload), self.endpoint.clock.monotonic())
         except PusherError as exc:
-            self._write(text_frame(exc.to_frame()))
+            self.deliver(text_frame(exc.to_frame()))
             return
         if command is None:
             return
@@ -333,10 +339,11 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             actions.relay(app, self, command)
             return
         if type(command) is Reply:
-            self._write(text_frame(command.frame))
+            self.deliver(text_frame(command.frame))
             return
         # Joins, leaves and signins wait for the adapter; frames arriving meanwhile queue behind.
         self._backlog = deque()
+        self._backlog_bytes = 0
         if type(command) is Join:
             coroutine = actions.join(app, session, self, command)
         elif type(command) is Leave:

@@ -108,6 +108,10 @@ async def test_wrong_signature_gets_auth_error_401_and_socket_stays_open(
         bad = f"{pusherd_server.key}:{'0' * 64}"
         frame = await client.subscribe("private-foobar", bad)
         _assert_subscription_error(frame, "private-foobar", "AuthError", 401)
+        # Like Pusher, the text names the string to sign, never the expected signature.
+        assert f"{client.socket_id}:private-foobar" in frame["data"]["error"], frame
+        expected = private_auth(pusherd_server, client.socket_id, "private-foobar")
+        assert expected.partition(":")[2] not in frame["data"]["error"], frame
         await client.ping()
         # The refused channel is not held: no events arrive for it.
         assert_json_success(await trigger(pusherd_server, _event("private-foobar", "x")))

@@ -15,6 +15,7 @@ from tests.conftest import StartPusherd
 from tests.pusherd.transport.wsclient import (
     FRAME_TIMEOUT_S,
     PusherSocket,
+    assert_error_frame,
     open_socket,
 )
 from tests.servers import RunningServer
@@ -166,6 +167,18 @@ async def test_graceful_stop_closes_every_socket_with_4200(start_pusherd: StartP
             await asyncio.wait_for(stopping, 20)
 
 
+async def test_graceful_stop_message_is_the_reference_text(start_pusherd: StartPusherd) -> None:
+    """A11, §1.2 table: the 4200 sent on shutdown says ``Generic reconnect immediately``."""
+    server = await start_pusherd()
+    async with open_socket(server) as client:
+        stopping = asyncio.create_task(asyncio.to_thread(server.stop))
+        try:
+            message = await client.expect_refused(4200)
+        finally:
+            await asyncio.wait_for(stopping, 20)
+    assert message == "Generic reconnect immediately"
+
+
 async def test_origin_not_allowed_gets_4009(start_pusherd: StartPusherd) -> None:
     """§1.2 origin check: with ``allowed_origins`` set, another Origin is refused with
     ``pusher:error`` 4009 then close 4009; the listed Origin connects."""
@@ -189,12 +202,21 @@ async def test_refusal_of_one_connection_leaves_others_alone(start_pusherd: Star
         await first.ping()
 
 
+#: The ``message`` of each handshake refusal, from the table of reference §1.2.
+REFUSAL_MESSAGES = {
+    4001: "Application does not exist",
+    4003: "Application disabled",
+    4004: "Application is over connection quota",
+    4006: "Invalid version string format",
+    4007: "Unsupported protocol version",
+    4008: "No protocol version supplied",
+}
+
+
 async def _expect_first_frame_refusal(client: PusherSocket, code: int) -> None:
     """The handshake's first frame is the ``pusher:error`` (pusher-js reads it as the
-    handshake result), then the close carries the same code (checklist F48)."""
-    first = client.first
-    assert first["event"] == "pusher:error", first
-    assert isinstance(first["data"], dict), first
-    assert first["data"]["code"] == code, first
-    assert isinstance(first["data"]["message"], str) and first["data"]["message"], first
+    handshake result) with the §1.2 message, then the close carries the same code (F48)."""
+    message = assert_error_frame(client.first, code)
+    if code in REFUSAL_MESSAGES:
+        assert message == REFUSAL_MESSAGES[code], client.first
     await client.expect_closed(code)

@@ -52,7 +52,7 @@ async def test_silent_client_is_pinged_then_closed_with_4201(start_pusherd: Star
         # Not before the advertised activity timeout (the bound is the server's own promise).
         assert pinged_after >= 0.9, pinged_after
         error = await raw.recv_json(timeout=3.0)
-        assert assert_error_frame(error, 4201)
+        assert assert_error_frame(error, 4201) == "Pong reply not received"
         opcode, payload = await raw.recv_frame()
         assert opcode == OP_CLOSE, (opcode, payload)
         assert struct.unpack("!H", payload[:2])[0] == 4201

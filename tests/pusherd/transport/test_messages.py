@@ -7,6 +7,7 @@ import json
 
 from tests.conftest import StartPusherd
 from tests.pusherd.transport.wsclient import (
+    RawSocket,
     assert_error_frame,
     open_socket,
     presence_auth,
@@ -48,7 +49,7 @@ async def test_invalid_json_gets_error_with_null_code_and_socket_stays_open(
     answers ``pusher:ping``."""
     async with open_socket(shared_server) as client:
         await client.send("{not json")
-        assert_error_frame(await client.recv(), None)
+        assert assert_error_frame(await client.recv(), None) == "Invalid message format"
         await client.ping()
 
 
@@ -148,3 +149,38 @@ async def test_frames_sent_while_a_subscribe_is_pending_keep_their_order(
         ("pusher_internal:subscription_succeeded", "o2"),
         ("pusher:pong", None),
     ]
+
+
+async def test_burst_of_150_subscribes_in_one_write_all_succeed_in_order(
+    pusherd_server: RunningServer,
+) -> None:
+    """§2.4: after a reconnect pusher-js re-subscribes every channel at once, so a burst of
+    subscribes (150 here, below ``max_channels_per_connection``) arriving in one read must all
+    be answered, in order, without closing the socket."""
+    channels = [f"private-App.Models.Thing.{index}" for index in range(150)]
+    async with await RawSocket.connect(pusherd_server) as raw:
+        established = await raw.recv_json()
+        socket_id = json.loads(established["data"])["socket_id"]
+        raw.send_frames(
+            *(
+                (
+                    0x1,
+                    json.dumps(
+                        {
+                            "event": "pusher:subscribe",
+                            "data": {
+                                "auth": private_auth(pusherd_server, socket_id, channel),
+                                "channel": channel,
+                            },
+                        }
+                    ).encode(),
+                )
+                for channel in channels
+            )
+        )
+        answered = []
+        for _ in channels:
+            frame = await raw.recv_json()
+            assert frame["event"] == "pusher_internal:subscription_succeeded", frame
+            answered.append(frame["channel"])
+        assert answered == channels

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import struct
 from typing import Any
 
 from tests.conftest import StartPusherd
-from tests.pusherd.transport.wsclient import PusherSocket, open_socket, presence_auth
+from tests.pusherd.transport.wsclient import (
+    PusherSocket,
+    RawSocket,
+    open_socket,
+    presence_auth,
+)
 from tests.servers import RunningServer
 
 CHANNEL = "presence-match.7"
@@ -198,6 +204,11 @@ async def test_presence_limit_refuses_new_user_but_not_existing_members_socket(
         presence = await _join(server, u1_again, _member("1"))
         assert presence["count"] == 3
         await u4.ping()
+        # A member leaving frees a place for the refused user.
+        await u3.unsubscribe(CHANNEL)
+        await u3.ping()
+        presence = await _join(server, u4, channel_data)
+        assert sorted(presence["ids"]) == ["1", "2", "4"], presence
 
 
 async def test_oversized_channel_data_and_long_user_id_are_refused(
@@ -313,3 +324,43 @@ async def test_member_info_is_the_first_sockets(pusherd_server: RunningServer) -
         await _join(pusherd_server, tab1, _member("42", name="Ada"))
         presence = await _join(pusherd_server, tab2, _member("42", name="Someone else"))
         assert presence == {"ids": ["42"], "hash": {"42": {"name": "Ada"}}, "count": 1}
+
+
+async def test_socket_closing_right_after_presence_subscribe_sends_balanced_events(
+    pusherd_server: RunningServer,
+) -> None:
+    """§6.3: a socket that sends a presence subscribe and its close frame in one write leaves
+    the others with matching events: no ``member_removed`` for a ``member_added`` they never
+    got (nor the reverse), and the user is gone from the roster."""
+    async with open_socket(pusherd_server) as watcher:
+        await _join(pusherd_server, watcher, _member("1"))
+        async with await RawSocket.connect(pusherd_server) as raw:
+            established = await raw.recv_json()
+            socket_id = json.loads(established["data"])["socket_id"]
+            channel_data = _member("42")
+            subscribe = {
+                "event": "pusher:subscribe",
+                "data": {
+                    "auth": presence_auth(pusherd_server, socket_id, CHANNEL, channel_data),
+                    "channel": CHANNEL,
+                    "channel_data": channel_data,
+                },
+            }
+            raw.send_frames((0x1, json.dumps(subscribe).encode()), (0x8, struct.pack("!H", 1000)))
+            while True:
+                opcode, _ = await raw.recv_frame()
+                if opcode == 0x8:
+                    break
+        events = []
+        while True:
+            try:
+                events.append((await watcher.recv(timeout=0.5))["event"])
+            except TimeoutError:
+                break
+        assert events in (
+            [],
+            ["pusher_internal:member_added", "pusher_internal:member_removed"],
+        ), events
+        async with open_socket(pusherd_server) as late:
+            presence = await _join(pusherd_server, late, _member("5"))
+            assert sorted(presence["ids"]) == ["1", "5"], presence

@@ -275,10 +275,18 @@ class RawSocket:
         assert isinstance(frame, dict), payload
         return frame
 
+    def send_frames(self, *frames: tuple[int, bytes]) -> None:
+        """Several final, masked frames in one write (so they usually arrive in one read)."""
+        self.writer.write(b"".join(self._frame(opcode, payload) for opcode, payload in frames))
+
     def send_frame(
         self, opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True
     ) -> None:
         """One client frame, final and masked unless told otherwise (RFC 6455 §5.2, §5.3)."""
+        self.writer.write(self._frame(opcode, payload, fin=fin, masked=masked))
+
+    @staticmethod
+    def _frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True) -> bytes:
         first = (0x80 if fin else 0) | opcode
         bit = 0x80 if masked else 0
         length = len(payload)
@@ -289,11 +297,10 @@ class RawSocket:
         else:
             head = struct.pack("!BBQ", first, bit | 127, length)
         if not masked:
-            self.writer.write(head + payload)
-            return
+            return head + payload
         mask = os.urandom(4)
         body = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
-        self.writer.write(head + mask + body)
+        return head + mask + body
 
     def send_json(self, frame: dict[str, Any]) -> None:
         self.send_frame(0x1, json.dumps(frame).encode())

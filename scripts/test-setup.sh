@@ -33,11 +33,20 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi
 
-node_dir=tests/e2e/node
-if [ -f "$node_dir/package-lock.json" ]; then
+# The browser test drives Debian's Chromium through playwright-core (no browser download).
+command -v chromium >/dev/null || apt_install chromium
+
+# npm packages, pinned by their lockfiles; reinstalled only when a lockfile changes.
+for node_dir in tests/e2e/node clients/js-example; do
+  [ -f "$node_dir/package-lock.json" ] || continue
   stamp="$node_dir/node_modules/.installed-lock"
   if [ ! -f "$stamp" ] || ! cmp -s "$node_dir/package-lock.json" "$stamp"; then
     npm ci --prefix "$node_dir" --no-audit --no-fund --loglevel=error
     cp "$node_dir/package-lock.json" "$stamp"
   fi
+done
+
+# The scoreboard page is built by its own build step, never committed.
+if [ -f clients/js-example/package.json ] && [ ! -d clients/js-example/dist ]; then
+  npm run --prefix clients/js-example build --silent
 fi

@@ -61,6 +61,8 @@ class Secret:
         return hash(self._value)
 
 
+_LIMIT_FIELDS = tuple(limit.name for limit in fields(Limits))
+
 #: The webhook event names of reference §10.3.
 WEBHOOK_EVENT_TYPES = (
     "channel_occupied",
@@ -165,19 +167,8 @@ class AppConfig:
     @property
     def limits(self) -> Limits:
         """The part of this app the sans-I/O session enforces."""
-        return Limits(
-            client_events_enabled=self.client_events_enabled,
-            client_event_rate_per_s=self.client_event_rate_per_s,
-            max_message_size_bytes=self.max_message_size_bytes,
-            max_presence_members=self.max_presence_members,
-            max_presence_user_info_bytes=self.max_presence_user_info_bytes,
-            max_presence_user_id_length=self.max_presence_user_id_length,
-            max_channel_name_length=self.max_channel_name_length,
-            max_event_name_length=self.max_event_name_length,
-            max_channels_per_trigger=self.max_channels_per_trigger,
-            max_batch_size=self.max_batch_size,
-            max_channels_per_connection=self.max_channels_per_connection,
-        )
+        # Same names on both sides, so Limits can never miss a field the app configures.
+        return Limits(**{name: getattr(self, name) for name in _LIMIT_FIELDS})
 
     def is_origin_allowed(self, origin: str | None) -> bool:
         """No list (or ``*``) allows every origin; otherwise the Origin header must be listed."""

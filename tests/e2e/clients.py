@@ -65,11 +65,19 @@ class PusherJsClient:
         return result
 
     async def subscribe(
-        self, channel: str, *, expect: str = "pusher:subscription_succeeded"
+        self,
+        channel: str,
+        *,
+        expect: str = "pusher:subscription_succeeded",
+        bind: tuple[str, ...] = (),
     ) -> Obs:
-        """Subscribe and wait for the channel event ``expect`` (success or subscription error)."""
+        """Subscribe and wait for the channel event ``expect`` (success or subscription error).
+
+        ``bind``: events to ``channel.bind`` in the same tick as the subscribe (``bound``
+        observations), so that a frame answering the subscribe cannot be missed.
+        """
         since = self.driver.cursor
-        await self.driver.request("subscribe", client=self.name, channel=channel)
+        await self.driver.request("subscribe", client=self.name, channel=channel, bind=list(bind))
         return await self.event(channel, expect, since=since)
 
     async def unsubscribe(self, channel: str) -> None:
@@ -130,6 +138,59 @@ class PusherJsClient:
     async def disconnect(self) -> None:
         await self.driver.request("disconnect", client=self.name)
 
+    # -- user authentication (reference §13) -------------------------------------------------
+
+    async def signin(self) -> None:
+        """``pusher.signin()``: the user authenticator runs once the socket is connected."""
+        await self.driver.request("signin", client=self.name)
+
+    async def user_bind(self, event: str) -> None:
+        """``pusher.user.bind(event, cb)``; each call becomes a ``user_event`` observation."""
+        await self.driver.request("user_bind", client=self.name, event=event)
+
+    async def watchlist_bind(self, event: str) -> None:
+        """``pusher.user.watchlist.bind(event, cb)``; calls become ``watchlist_event``."""
+        await self.driver.request("watchlist_bind", client=self.name, event=event)
+
+    async def user_state(self) -> dict[str, Any]:
+        """``pusher.user.user_data`` and the state of its ``#server-to-user-`` channel."""
+        result: dict[str, Any] = await self.driver.request("user_state", client=self.name)
+        return result
+
+    def frames_named(self, event: str, *, since: int = 0) -> list[dict[str, Any]]:
+        """Raw frames received with this ``event`` name."""
+        return [frame for frame in self.frames_in(since=since) if frame.get("event") == event]
+
+    async def frame(
+        self, event: str, *, since: int = 0, channel: str | None = None, timeout_units: float = 5.0
+    ) -> dict[str, Any]:
+        """Wait for a raw frame named ``event`` (on ``channel`` if given) and return it decoded."""
+
+        def named(obs: Obs) -> bool:
+            frame = json.loads(obs["raw"])
+            return bool(
+                frame.get("event") == event and (channel is None or frame.get("channel") == channel)
+            )
+
+        obs = await self.driver.wait_for(
+            named, since=since, timeout_units=timeout_units, obs="frame_in", client=self.name
+        )
+        decoded: dict[str, Any] = json.loads(obs["raw"])
+        return decoded
+
+    # -- channel bindings --------------------------------------------------------------------
+
+    async def bind(self, channel: str, event: str) -> None:
+        """``channel.bind(event, cb)``; each call becomes a ``bound`` observation."""
+        await self.driver.request("channel_bind", client=self.name, channel=channel, event=event)
+
+    async def channel_state(self, channel: str) -> dict[str, Any]:
+        """``{"subscribed", "subscription_count"}`` as pusher-js holds them for ``channel``."""
+        result: dict[str, Any] = await self.driver.request(
+            "channel_state", client=self.name, channel=channel
+        )
+        return result
+
 
 class EchoClient(PusherJsClient):
     """A named Laravel Echo client; its pusher-js instance is observed like any other."""
@@ -148,6 +209,10 @@ class EchoClient(PusherJsClient):
         await self.driver.request(
             "echo_whisper", client=self.name, kind=kind, name=name, event=event, data=data
         )
+
+    async def signin(self) -> None:
+        """``Echo.connector.signin()`` (Echo 2.5 has no top-level ``signin``)."""
+        await self.driver.request("echo_signin", client=self.name)
 
     async def socket_id(self) -> str | None:
         result = await self.driver.request("echo_socket_id", client=self.name)

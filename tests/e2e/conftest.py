@@ -30,7 +30,11 @@ async def open_driver() -> AsyncIterator[OpenDriver]:
         async def open_one(server: ServerInfo) -> NodeDriver:
             sdk = stack.enter_context(PythonSdk.open(server))
             return await stack.enter_async_context(
-                NodeDriver.start(server, python_signer=sdk.authenticate)
+                NodeDriver.start(
+                    server,
+                    python_signer=sdk.authenticate,
+                    python_user_signer=sdk.authenticate_user,
+                )
             )
 
         yield open_one

@@ -6,7 +6,10 @@ Commands go to the driver's stdin as ``{"id": n, "cmd": ..., ...}`` and are answ
 observation lines ``{"obs": kind, "seq": n, ...}``: connection ``state`` changes,
 ``conn_error``, raw ``frame_in`` / ``frame_out`` text, ``closed`` (close code),
 ``channel_event`` (pusher-js channel emits, with ``metadata``), ``echo`` callbacks, and
-``auth_request`` / ``auth_signed`` for channel authorization.
+``auth_request`` / ``auth_signed`` for channel authorization, ``user_auth_request`` /
+``user_auth_signed`` for user authentication (``pusher.signin()``), ``user_event`` /
+``watchlist_event`` / ``bound`` for callbacks bound through the driver, and ``sdk_post`` for each
+request body the Node SDK posts.
 
 Waits are bounded by :data:`TIME_UNIT_S` multiples (``PUSHERD_E2E_TIME_UNIT`` scales them on a slow
 machine); correctness never depends on a sleep. A negative assertion ("never delivered") either
@@ -34,6 +37,11 @@ INSTALL_COMMAND = "npm ci --prefix tests/e2e/node --no-audit --no-fund"
 
 #: One scaled time unit, in seconds, for every bounded wait in the e2e suite.
 TIME_UNIT_S = float(os.environ.get("PUSHERD_E2E_TIME_UNIT", "1.0"))
+
+#: The master key both SDKs are configured with (bytes 0x00..0x1f, the reference's §5.3 example):
+#: their channel auth adds ``shared_secret`` for ``private-encrypted-`` channels and their
+#: triggers on such a channel encrypt. pusherd itself never knows it.
+ENCRYPTION_MASTER_KEY_BASE64 = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 
 Obs = dict[str, Any]
 Predicate = Callable[[Obs], bool]
@@ -81,6 +89,7 @@ def _matches(obs: Obs, fields: dict[str, Any]) -> bool:
 
 
 PythonSigner = Callable[[str, str, Any], dict[str, Any]]
+PythonUserSigner = Callable[[str, Any], dict[str, Any]]
 
 
 @dataclass(slots=True)
@@ -92,9 +101,15 @@ class _Pending:
 class NodeDriver:
     """A running ``driver.mjs``; use :meth:`start` as an async context manager."""
 
-    def __init__(self, process: asyncio.subprocess.Process, python_signer: PythonSigner) -> None:
+    def __init__(
+        self,
+        process: asyncio.subprocess.Process,
+        python_signer: PythonSigner,
+        python_user_signer: PythonUserSigner | None = None,
+    ) -> None:
         self._process = process
         self._python_signer = python_signer
+        self._python_user_signer = python_user_signer
         self._next_id = 0
         self._pending: dict[int, _Pending] = {}
         self._changed = asyncio.Condition()
@@ -110,7 +125,11 @@ class NodeDriver:
     @classmethod
     @contextlib.asynccontextmanager
     async def start(
-        cls, server: ServerInfo, *, python_signer: PythonSigner
+        cls,
+        server: ServerInfo,
+        *,
+        python_signer: PythonSigner,
+        python_user_signer: PythonUserSigner | None = None,
     ) -> AsyncIterator[NodeDriver]:
         """Start the driver, configure its Node SDK for ``server``, and kill it on exit."""
         node = check_node_installed()
@@ -123,7 +142,7 @@ class NodeDriver:
             stderr=asyncio.subprocess.PIPE,
             limit=4 * 1024 * 1024,
         )
-        driver = cls(process, python_signer)
+        driver = cls(process, python_signer, python_user_signer)
         try:
             driver.versions = await driver.request("hello")
             await driver.request(
@@ -133,6 +152,7 @@ class NodeDriver:
                 secret=server.secret,
                 host=server.host,
                 port=server.port,
+                encryption_master_key_base64=ENCRYPTION_MASTER_KEY_BASE64,
             )
             yield driver
         finally:
@@ -162,6 +182,8 @@ class NodeDriver:
                 continue
             if message.get("obs") == "auth_request":
                 self._spawn(self._answer_auth(message))
+            elif message.get("obs") == "user_auth_request":
+                self._spawn(self._answer_user_auth(message))
             async with self._changed:
                 self.observations.append(message)
                 self._changed.notify_all()
@@ -190,6 +212,16 @@ class NodeDriver:
                 message["socket_id"], message["channel_name"], message.get("presence_data")
             )
         except Exception as exc:  # the SDK refused (bad socket id or channel name): report it
+            await self.request("auth_response", req=message["req"], error=repr(exc))
+        else:
+            await self.request("auth_response", req=message["req"], result=result)
+
+    async def _answer_user_auth(self, message: Obs) -> None:
+        try:
+            if self._python_user_signer is None:
+                raise RuntimeError("this driver has no Python user signer")
+            result = self._python_user_signer(message["socket_id"], message["user_data"])
+        except Exception as exc:  # the SDK refused the user data: pusher-js gets an error
             await self.request("auth_response", req=message["req"], error=repr(exc))
         else:
             await self.request("auth_response", req=message["req"], result=result)
@@ -329,8 +361,14 @@ class NodeDriver:
         key: str | None = None,
         port: int | None = None,
         options: dict[str, Any] | None = None,
+        user_signer: str = "none",
+        user_data: dict[str, Any] | None = None,
     ) -> PusherJsClient:
-        """Create a pusher-js 8 client (it starts connecting at once)."""
+        """Create a pusher-js 8 client (it starts connecting at once).
+
+        ``user_signer`` (``node``, ``node-wrong-secret``, ``python``) signs ``user_data`` for
+        ``pusher.signin()``; ``signer`` and ``user`` are the channel authorization's.
+        """
         opts = pusher_js_options(server.host, port or server.port) | (options or {})
         await self.request(
             "create_pusher",
@@ -339,6 +377,8 @@ class NodeDriver:
             options=opts,
             signer=signer,
             user=user,
+            user_signer=user_signer,
+            user_data=user_data,
         )
         return PusherJsClient(self, name)
 
@@ -351,6 +391,8 @@ class NodeDriver:
         signer: str = "none",
         user: dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
+        user_signer: str = "none",
+        user_data: dict[str, Any] | None = None,
     ) -> EchoClient:
         """Create a Laravel Echo 2 client (``reverb`` passes ``cluster: ''`` itself)."""
         opts = echo_options(server.host, server.port, broadcaster) | (options or {})
@@ -362,6 +404,8 @@ class NodeDriver:
             options=opts,
             signer=signer,
             user=user,
+            user_signer=user_signer,
+            user_data=user_data,
         )
         return EchoClient(self, name)
 
@@ -376,4 +420,21 @@ class NodeDriver:
         result: dict[str, Any] = await self.request(
             "sdk_trigger", channels=channels, event=event, data=data, params=params
         )
+        return result
+
+    async def sdk_send_to_user(self, user_id: str, event: str, data: Any) -> dict[str, Any]:
+        """Node SDK ``sendToUser(user_id, event, data)``; returns ``{"status", "body"}``."""
+        result: dict[str, Any] = await self.request(
+            "sdk_send_to_user", user_id=user_id, event=event, data=data
+        )
+        return result
+
+    async def sdk_terminate(self, user_id: str) -> dict[str, Any]:
+        """Node SDK ``terminateUserConnections(user_id)``; returns ``{"status", "body"}``."""
+        result: dict[str, Any] = await self.request("sdk_terminate", user_id=user_id)
+        return result
+
+    async def sdk_post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A signed ``POST /apps/{id}{path}`` built by the Node SDK's ``post()``, any body."""
+        result: dict[str, Any] = await self.request("sdk_post", path=path, body=body)
         return result

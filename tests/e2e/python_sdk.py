@@ -14,7 +14,7 @@ from typing import Any
 
 import pusher
 
-from tests.e2e.node_driver import ServerInfo
+from tests.e2e.node_driver import ENCRYPTION_MASTER_KEY_BASE64, ServerInfo
 
 
 class PythonSdk:
@@ -34,6 +34,7 @@ class PythonSdk:
             port=server.port,
             ssl=False,
             timeout=10,
+            encryption_master_key_base64=ENCRYPTION_MASTER_KEY_BASE64,
         )
         try:
             yield cls(client)
@@ -51,6 +52,27 @@ class PythonSdk:
     def authenticate(
         self, socket_id: str, channel_name: str, presence_data: Any = None
     ) -> dict[str, Any]:
-        """``Pusher.authenticate(channel, socket_id, custom_data)``: the auth endpoint's answer."""
+        """``Pusher.authenticate(channel, socket_id, custom_data)``: the auth endpoint's answer.
+
+        pusher 3.3.4 returns ``shared_secret`` as base64 *bytes*, which no JSON encoder takes;
+        an app must decode it before answering, as done here.
+        """
         result: dict[str, Any] = self.client.authenticate(channel_name, socket_id, presence_data)
+        if isinstance(result.get("shared_secret"), bytes):
+            result["shared_secret"] = result["shared_secret"].decode()
         return result
+
+    def authenticate_user(self, socket_id: str, user_data: Any) -> dict[str, Any]:
+        """``Pusher.authenticate_user(socket_id, user_data)``: the user-auth endpoint's answer
+        ``{"auth", "user_data"}`` with ``user_data`` as ``json.dumps`` spaces it."""
+        result: dict[str, Any] = self.client.authenticate_user(socket_id, user_data)
+        return result
+
+    async def channel_info(self, channel: str, attributes: list[str]) -> Any:
+        """``Pusher.channel_info(channel, attributes)``: ``GET /apps/{id}/channels/{channel}``."""
+        return await asyncio.to_thread(self.client.channel_info, channel, attributes)
+
+    async def terminate_user_connections(self, user_id: str) -> Any:
+        """``Pusher.terminate_user_connections(user_id)``: posts to
+        ``/users/{id}/terminate_connections`` without the ``/apps/{id}`` prefix (§9.7)."""
+        return await asyncio.to_thread(self.client.terminate_user_connections, user_id)

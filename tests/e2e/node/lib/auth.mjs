@@ -1,11 +1,18 @@
-// Channel authorization for pusher-js (channelAuthorization.customHandler) and Echo (authorizer).
+// Channel authorization for pusher-js (channelAuthorization.customHandler) and Echo (authorizer),
+// and user authentication for `pusher.signin()` (userAuthentication.customHandler).
 //
-// Signers:
+// Signers (channel auth):
 //   "node"               the real Node `pusher` SDK, authorizeChannel(socketId, channel, presenceData)
 //   "node-wrong-secret"  the same SDK configured with a wrong secret (server must refuse: B15)
 //   "python"             the Python side signs with the PyPI `pusher` SDK (authenticate()); the driver
 //                        emits an `auth_request` observation and waits for an `auth_response` command.
 //   "none"               no signer: any auth attempt fails locally (public channels only)
+//
+// User signers (signin): "node" (authenticateUser), "node-wrong-secret", "python"
+// (authenticate_user, answered through `user_auth_request` / `auth_response`) and "none".
+//
+// Both SDK instances carry `encryptionMasterKeyBase64`, so their channel auth returns
+// `shared_secret` for private-encrypted- channels and their triggers encrypt (reference §5.3).
 
 import PusherSdk from 'pusher';
 import { observe } from './io.mjs';
@@ -16,10 +23,24 @@ let nextRequest = 0;
 const pending = new Map();
 
 /** Configure the Node SDK instances (HTTP API triggers and channel auth) for one server. */
-export function setupSdk({ app_id, key, secret, host, port }) {
-  const base = { appId: String(app_id), key, host, port: String(port), useTLS: false, timeout: 10000 };
+export function setupSdk({ app_id, key, secret, host, port, encryption_master_key_base64 }) {
+  const base = {
+    appId: String(app_id),
+    key,
+    host,
+    port: String(port),
+    useTLS: false,
+    timeout: 10000,
+    encryptionMasterKeyBase64: encryption_master_key_base64 ?? undefined,
+  };
   sdk = new PusherSdk({ ...base, secret });
   sdkWrongSecret = new PusherSdk({ ...base, secret: `${secret}-wrong` });
+  // Record what the SDK posts (e.g. the ciphertext of an encrypted trigger, checklist I81).
+  const post = sdk.post.bind(sdk);
+  sdk.post = (options) => {
+    observe('sdk_post', { path: options.path, body: options.body ?? null });
+    return post(options);
+  };
   return { ok: true };
 }
 
@@ -100,4 +121,42 @@ export function echoAuthorizer(clientName, signer, user) {
   return (channel) => ({
     authorize: (socketId, callback) => authorize(socketId, channel.name, callback),
   });
+}
+
+/**
+ * pusher-js 8 `userAuthentication.customHandler` for `pusher.signin()` (reference §13.1).
+ * `userData` is the object the SDK signs (`{id, user_info?, watchlist?}`).
+ */
+export function userHandler(clientName, signer, userData) {
+  return ({ socketId }, callback) => {
+    if (signer === 'python') {
+      nextRequest += 1;
+      const req = nextRequest;
+      pending.set(req, (err, result) => {
+        if (!err) observe('user_auth_signed', { client: clientName, signer, result });
+        callback(err, result);
+      });
+      observe('user_auth_request', {
+        client: clientName,
+        req,
+        socket_id: socketId,
+        user_data: userData,
+      });
+      return;
+    }
+    try {
+      let signing;
+      if (signer === 'node') signing = requireSdk();
+      else if (signer === 'node-wrong-secret') {
+        requireSdk();
+        signing = sdkWrongSecret;
+      } else throw new Error(`client ${clientName} has no user signer`);
+      const result = signing.authenticateUser(socketId, userData);
+      observe('user_auth_signed', { client: clientName, signer, result });
+      callback(null, result);
+    } catch (err) {
+      observe('user_auth_failed', { client: clientName, signer, error: err });
+      callback(err, null);
+    }
+  };
 }

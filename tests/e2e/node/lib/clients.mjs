@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import Echo from 'laravel-echo';
 import PusherJs from 'pusher-js';
-import { customHandler, echoAuthorizer } from './auth.mjs';
+import { customHandler, echoAuthorizer, userHandler } from './auth.mjs';
 import { observe } from './io.mjs';
 
 function installedVersion(pkg) {
@@ -114,25 +114,57 @@ export function getClient(name) {
   return entry;
 }
 
-/** new Pusher(key, options) with channelAuthorization.customHandler signed by `signer`. */
-export function createPusher({ client, key, options, signer = 'none', user = null }) {
+/** `userAuthentication` for `pusher.signin()`, signed by `userSigner` over `userData`. */
+function userAuthentication(client, userSigner, userData) {
+  return { customHandler: userHandler(client, userSigner, userData) };
+}
+
+/**
+ * new Pusher(key, options) with channelAuthorization.customHandler signed by `signer` and
+ * userAuthentication.customHandler signed by `user_signer` over `user_data`. The Node build of
+ * pusher-js 8 is its encryption build (PusherWithEncryption, tweetnacl bundled), so
+ * private-encrypted- channels work without another import.
+ */
+export function createPusher({
+  client,
+  key,
+  options,
+  signer = 'none',
+  user = null,
+  user_signer = 'none',
+  user_data = null,
+}) {
   const pusher = new PusherJs(key, {
     ...options,
     channelAuthorization: { customHandler: customHandler(client, signer, user) },
+    userAuthentication: userAuthentication(client, user_signer, user_data),
   });
   register(client, { pusher, echo: null });
   instrument(client, pusher);
   return { state: pusher.connection.state };
 }
 
-/** new Echo({broadcaster, key, Pusher, authorizer, ...options}); broadcaster 'pusher' or 'reverb'. */
-export function createEcho({ client, broadcaster, key, options, signer = 'none', user = null }) {
+/**
+ * new Echo({broadcaster, key, Pusher, authorizer, userAuthentication, ...options}); broadcaster
+ * 'pusher' or 'reverb'. Echo hands its options to pusher-js, userAuthentication included.
+ */
+export function createEcho({
+  client,
+  broadcaster,
+  key,
+  options,
+  signer = 'none',
+  user = null,
+  user_signer = 'none',
+  user_data = null,
+}) {
   const echo = new Echo({
     ...options,
     broadcaster,
     key,
     Pusher: PusherJs,
     authorizer: echoAuthorizer(client, signer, user),
+    userAuthentication: userAuthentication(client, user_signer, user_data),
   });
   const pusher = echo.connector.pusher;
   register(client, { pusher, echo });
@@ -144,7 +176,12 @@ export function disconnectAll() {
   for (const { pusher } of clients.values()) pusher.disconnect();
 }
 
-const echoKinds = { channel: 'channel', private: 'private', join: 'join' };
+const echoKinds = {
+  channel: 'channel',
+  private: 'private',
+  join: 'join',
+  encryptedPrivate: 'encryptedPrivate',
+};
 
 function echoChannel(entry, kind, channelName) {
   if (!entry.echo) throw new Error('not an Echo client');
@@ -169,4 +206,52 @@ export function echoWhisper({ client, kind, name, event, data }) {
   const channel = echoChannel(getClient(client), kind, name);
   channel.whisper(event, data);
   return { channel: channel.name };
+}
+
+/** `pusher.user.bind(event, cb)`: server-to-user events and `pusher:signin_error`. */
+export function userBind({ client, event }) {
+  getClient(client).pusher.user.bind(event, (data) =>
+    observe('user_event', { client, event, data: data ?? null }),
+  );
+  return { ok: true };
+}
+
+/** `pusher.user.watchlist.bind(event, cb)` for `online` / `offline` (reference §2.13). */
+export function watchlistBind({ client, event }) {
+  getClient(client).pusher.user.watchlist.bind(event, (data) =>
+    observe('watchlist_event', { client, event, data: data ?? null }),
+  );
+  return { ok: true };
+}
+
+/** What pusher-js believes about its signin: `user.user_data` and the #server-to-user channel. */
+export function userState({ client }) {
+  const { user } = getClient(client).pusher;
+  const channel = user.serverToUserChannel;
+  return {
+    user_data: user.user_data ?? null,
+    server_to_user: channel
+      ? { name: channel.name, subscribed: channel.subscribed, pending: channel.subscriptionPending }
+      : null,
+  };
+}
+
+/** `channel.bind(event, cb)` on a subscribed channel (cache_miss, subscription_count, ...). */
+export function channelBind({ client, channel, event }) {
+  const target = getClient(client).pusher.channel(channel);
+  if (!target) throw new Error(`client ${client} has no channel ${channel}`);
+  target.bind(event, (data, metadata) =>
+    observe('bound', { client, channel, event, data: data ?? null, metadata: metadata ?? null }),
+  );
+  return { ok: true };
+}
+
+/** The channel's own view: subscribed and the `subscriptionCount` pusher-js keeps (§2.15). */
+export function channelState({ client, channel }) {
+  const target = getClient(client).pusher.channel(channel);
+  if (!target) throw new Error(`client ${client} has no channel ${channel}`);
+  return {
+    subscribed: target.subscribed,
+    subscription_count: target.subscriptionCount ?? null,
+  };
 }

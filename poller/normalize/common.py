@@ -1,0 +1,62 @@
+"""Defensive readers for raw upstream JSON, shared by the per-sport normalisers.
+
+Upstream values are nullable and sometimes typed loosely (``season`` as str or int, ``venue.id``
+null or 0): these readers never coerce ``null`` to ``0`` and report a missing required field as
+:class:`NormalizeError`, which the caller logs and skips rather than crashing the poll.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from poller.model import Team
+
+__all__ = ["NormalizeError", "as_int", "as_str", "obj", "required_int", "team"]
+
+
+class NormalizeError(ValueError):
+    """An upstream item lacks a field the Match model cannot do without."""
+
+
+def obj(value: Any, key: str) -> Mapping[str, Any]:
+    """``value[key]`` as a mapping; ``{}`` when absent or not an object."""
+    if isinstance(value, Mapping):
+        inner = value.get(key)
+        if isinstance(inner, Mapping):
+            return inner
+    return {}
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    return None
+
+
+def as_str(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def required_int(value: Any, what: str) -> int:
+    number = as_int(value)
+    if number is None:
+        raise NormalizeError(f"{what} is missing or not an integer")
+    return number
+
+
+def team(teams: Mapping[str, Any], side: str, score: int | None) -> Team:
+    raw = obj(teams, side)
+    return Team(
+        id=required_int(raw.get("id"), f"teams.{side}.id"),
+        name=as_str(raw.get("name")) or "",
+        score=score,
+    )

@@ -1,0 +1,399 @@
+"""One sport's polling loop, step by step: plan → provider → normalize → detect → route → publish.
+
+:meth:`SportPoller.step` does the one thing that is due now and returns how long to wait before
+the next step; the scheduler only calls it. Priorities: a batch not yet handed to pusherd, then
+live matches, then final states of matches that just left the live feed (by ``ids``), then the
+day's fixtures. Every upstream call passes the circuit breaker, the per-minute token bucket and
+the daily budget first; failures back off with jitter. Stored state advances only once pusherd
+has the changes, so nothing is lost to a publish failure or a restart.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import orjson
+
+from poller.cache import DataCache, cache_entries, cache_key
+from poller.catalogue import LeagueCatalogue
+from poller.clock import Clock
+from poller.detect import MatchState, detect
+from poller.livestate import live_facts
+from poller.metrics import PollerMetrics
+from poller.model import StatusBucket
+from poller.normalize import NormalizeError, normalize_item, raw_is_live, raw_match_id
+from poller.plan import Cadence, PlanInput, plan_next
+from poller.providers.base import (
+    AuthRejected,
+    Fetch,
+    Provider,
+    QuotaExhausted,
+    RateLimited,
+    Unavailable,
+    UpstreamError,
+)
+from poller.publish import Publisher, PublishError
+from poller.resilience import Backoff, CircuitBreaker, QuotaBudget, TokenBucket
+from poller.routing import Outbound, RoutingOptions, route
+from poller.snapshots import SnapshotStore
+
+__all__ = ["PollerParts", "SportPoller"]
+
+logger = logging.getLogger("poller.poll")
+FIXTURES_EVERY_S = 3 * 3600.0
+PRUNE_AFTER_S = 36 * 3600.0
+RATE_LIMITED_PAUSE_S = 15.0
+#: Football and basketball clocks tick every minute; baseball innings can run 20 minutes.
+STALE_AFTER_S = 25 * 60.0
+
+
+@dataclass(slots=True)
+class PollerParts:
+    """The collaborators of one sport's loop (built once in :mod:`poller.service`)."""
+
+    provider: Provider
+    publisher: Publisher
+    snapshots: SnapshotStore
+    catalogue: LeagueCatalogue
+    clock: Clock
+    budget: QuotaBudget
+    bucket: TokenBucket
+    breaker: CircuitBreaker
+    backoff: Backoff
+    cadence: Cadence
+    metrics: PollerMetrics
+    routing: RoutingOptions = field(default_factory=RoutingOptions)
+    finished_grace_s: float = 600.0
+    cache: DataCache | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A poll's result waiting to be handed to pusherd (state advances only after that)."""
+
+    kind: str
+    polled_at: float
+    messages: list[Outbound]
+    states: list[MatchState]
+    received_at: float
+    fingerprints: dict[int, int]
+
+
+def _day(unix_s: float) -> str:
+    return datetime.fromtimestamp(int(unix_s), UTC).strftime("%Y-%m-%d")
+
+
+class SportPoller:
+    def __init__(self, sport: str, parts: PollerParts) -> None:
+        self.sport = sport
+        self.p = parts
+        self.states: dict[int, MatchState] = {}
+        self._live_ids: set[int] = set()
+        #: Matches that left the live feed: (when to fetch by id next, fetches left).
+        self._finishing: dict[int, tuple[float, int]] = {}
+        self._pending: _Pending | None = None
+        #: Hash of the raw item last processed per match: most polls repeat the upstream's
+        #: 15-second snapshot byte for byte, and those need no normalising or diffing.
+        self._raw_seen: dict[int, int] = {}
+        now = parts.clock.time()
+        self.next_live_at = now
+        self.next_fixtures_at = now if sport == "football" else float("inf")
+        self._failures = 0
+        self._unknown_logged: set[str] = set()
+        self.is_stopped = False
+        self.is_stale = False
+        self._last_change_at = now
+
+    async def load(self) -> None:
+        """Resume from the last saved state (restart without re-sending or missing events)."""
+        self.states = await self.p.snapshots.load(self.sport)
+        self._live_ids = {i for i, s in self.states.items() if s.match.status.is_in_play}
+
+    async def step(self) -> float:
+        """Run what is due; return seconds until the next step is worth running."""
+        now = self.p.clock.time()
+        if self._pending is not None:
+            return await self._flush(now)
+        if self.is_stopped:
+            return 3600.0
+        kind = self._due(now)
+        if kind is None:
+            return self._wait(now)
+        if not self.p.breaker.allow(now):
+            self.p.metrics.set_circuit(self.sport, self.p.breaker.state)
+            return max(0.5, self.p.breaker.retry_at() - now)
+        if not self.p.bucket.try_take(now):
+            return max(0.1, self.p.bucket.wait_s(now))
+        self.p.metrics.set_circuit(self.sport, self.p.breaker.state)
+        self.p.budget.spend(now)
+        try:
+            fetch = await self._call(kind, now)
+        except UpstreamError as exc:
+            return self._failed(kind, exc, now)
+        self.p.breaker.record_success()
+        self.p.metrics.set_circuit(self.sport, self.p.breaker.state)
+        self._failures = 0
+        self.p.metrics.polls.labels(sport=self.sport, kind=kind).inc()
+        self._observe_quota(fetch, now)
+        self._process(kind, fetch, now)
+        return await self._flush(self.p.clock.time())
+
+    async def close(self) -> None:
+        """At shutdown: one last attempt to hand over a batch pusherd has not got yet."""
+        if self._pending is not None:
+            await self._flush(self.p.clock.time())
+
+    # -- what is due -------------------------------------------------------------------------
+
+    def _due(self, now: float) -> str | None:
+        if now >= self.next_live_at and self.p.budget.usable(now) > 0:
+            return "live"
+        if self._final_due_at() <= now and self.p.budget.remaining(now) > 0:
+            return "detail"  # may dip into the reserve: final scores matter most
+        if now >= self.next_fixtures_at and self.p.budget.usable(now) > 0:
+            return "fixtures"
+        return None
+
+    def _final_due_at(self) -> float:
+        return min((due for due, _ in self._finishing.values()), default=float("inf"))
+
+    def _wait(self, now: float) -> float:
+        nxt = min(self.next_live_at, self._final_due_at(), self.next_fixtures_at)
+        return max(0.0, nxt - now)
+
+    async def _call(self, kind: str, now: float) -> Fetch:
+        if kind == "detail":
+            ids = sorted(i for i, (due, _) in self._finishing.items() if due <= now)
+            return await self.p.provider.by_ids(self.sport, ids)
+        if kind == "fixtures":
+            return await self.p.provider.by_date(self.sport, _day(now))
+        # A game that started before 00:00 UTC is on yesterday's list: poll that day too.
+        days = {_day(now)}
+        if self.sport != "football":
+            days |= {
+                _day(s.match.start_time) for s in self.states.values() if s.match.status.is_in_play
+            }
+        fetches = [await self.p.provider.live(self.sport, day=d) for d in sorted(days)]
+        items = [item for f in fetches for item in f.items]
+        return Fetch(items, fetches[-1].quota, fetches[-1].received_at)
+
+    def _fingerprint(self, raw: object) -> tuple[int, int] | None:
+        match_id = raw_match_id(self.sport, raw)
+        if match_id is None:
+            return None
+        return match_id, hash(orjson.dumps(raw, option=orjson.OPT_SORT_KEYS))
+
+    # -- results -----------------------------------------------------------------------------
+
+    def _observe_quota(self, fetch: Fetch, now: float) -> None:
+        quota = fetch.quota
+        self.p.budget.observe(remaining=quota.daily_remaining, limit=quota.daily_limit, now=now)
+        if quota.minute_remaining == 0:
+            self.p.bucket.drain(now)
+
+    def _process(self, kind: str, fetch: Fetch, now: float) -> None:
+        messages: list[Outbound] = []
+        new_states: list[MatchState] = []
+        seen_live: set[int] = set()
+        fingerprints: dict[int, int] = {}
+        for raw in fetch.items:
+            fingerprint = self._fingerprint(raw)
+            if fingerprint is not None and self._raw_seen.get(fingerprint[0]) == fingerprint[1]:
+                if raw_is_live(self.sport, raw):
+                    seen_live.add(fingerprint[0])
+                continue  # byte-identical to the last poll: nothing can have changed
+            try:
+                match = normalize_item(self.sport, raw)
+            except NormalizeError as exc:
+                logger.warning("%s: skipping malformed item: %s", self.sport, exc)
+                continue
+            if (
+                match.status is StatusBucket.UNKNOWN
+                and match.status_short not in self._unknown_logged
+            ):
+                self._unknown_logged.add(match.status_short)
+                logger.warning(
+                    "%s: unknown status %r kept as last known", self.sport, match.status_short
+                )
+            if match.status.is_in_play:
+                seen_live.add(match.match_id)
+            changes, state = detect(self.states.get(match.match_id), match)
+            if changes:
+                self._last_change_at = now
+                for change in changes:
+                    name = type(change).__name__
+                    self.p.metrics.changes.labels(sport=self.sport, event=name).inc()
+                    messages += route(
+                        change, catalogue=self.p.catalogue, now=now, options=self.p.routing
+                    )
+            new_states.append(state)
+            if fingerprint is not None:
+                fingerprints[fingerprint[0]] = fingerprint[1]
+        if kind == "detail":
+            for match_id in [i for i, (due, _) in self._finishing.items() if due <= now]:
+                _, looks_left = self._finishing.pop(match_id)
+                # Late corrections: look once more after the grace period, then stop (§7.5).
+                if looks_left > 1 and match_id not in seen_live:
+                    self._finishing[match_id] = (now + self.p.finished_grace_s, looks_left - 1)
+        if kind == "live" and self.sport == "football":
+            for match_id in self._live_ids - seen_live:
+                # Left live=all: fetch the final state by id (§3.1).
+                self._finishing[match_id] = (now, 2)
+            self._live_ids = seen_live
+        self._pending = _Pending(kind, now, messages, new_states, fetch.received_at, fingerprints)
+
+    def _schedule(self, kind: str, now: float) -> None:
+        if kind == "fixtures":
+            midnight = (now // 86_400 + 1) * 86_400 + 60
+            self.next_fixtures_at = min(now + FIXTURES_EVERY_S, midnight)
+            return
+        if kind != "live":
+            return
+        facts = live_facts(
+            (s.match for s in self.states.values()),
+            now=now,
+            day_end=now + self.p.budget.seconds_to_reset(now),
+            match_length_s=self.p.cadence.match_length_s,
+        )
+        self._check_stale(facts.live_count, now)
+        plan = plan_next(
+            self.p.cadence,
+            PlanInput(
+                now=now,
+                live_count=facts.live_count,
+                is_closing=facts.is_closing,
+                next_kickoff=facts.next_kickoff,
+                expected_live_s=facts.expected_live_s,
+                usable_calls=self.p.budget.usable(now),
+                seconds_to_reset=self.p.budget.seconds_to_reset(now),
+            ),
+        )
+        self.next_live_at = now + plan.interval_s
+        if plan.reason == "quota reserve reached":
+            logger.warning(
+                "%s: daily quota down to the reserve, pausing until the reset", self.sport
+            )
+
+    async def _prune(self, now: float) -> None:
+        """Forget settled matches that kicked off over a day and a half ago."""
+        stale = [
+            i
+            for i, s in self.states.items()
+            if not s.match.status.is_in_play and s.match.start_time < now - PRUNE_AFTER_S
+        ]
+        for match_id in stale:
+            del self.states[match_id]
+            self._raw_seen.pop(match_id, None)
+        if stale:
+            try:
+                await self.p.snapshots.drop(self.sport, stale)
+            except Exception as exc:
+                logger.warning("%s: snapshot prune failed: %s", self.sport, exc)
+
+    async def _write_cache(self, pending: _Pending, is_status_changed: bool) -> None:
+        """Refresh the data-API cache; live entries are rewritten each poll so they stay fresh."""
+        if self.p.cache is None:
+            return
+        changed = {s.match.match_id for s in pending.states}
+        matches = [s.match for s in self.states.values()]
+        entries = cache_entries(
+            self.sport,
+            matches,
+            changed,
+            self.p.catalogue,
+            now=pending.polled_at,
+            is_live_poll=pending.kind == "live",
+        )
+        try:
+            await self.p.cache.put_many(entries)
+            if is_status_changed:
+                await self.p.cache.delete(
+                    cache_key(self.sport, "fixtures", _day(pending.polled_at))
+                )
+        except Exception as exc:  # a read cache going away must not stop the feed
+            logger.warning("%s: cache write failed: %s", self.sport, exc)
+
+    def _check_stale(self, live_count: int, now: float) -> None:
+        """Matches in play but nothing changed for a while: the upstream feed may be frozen
+        (§8.6 item 6). Surfaced as a warning and a gauge; nothing is invented."""
+        is_stale = live_count > 0 and now - self._last_change_at >= STALE_AFTER_S
+        if is_stale and not self.is_stale:
+            logger.warning(
+                "%s: %d match(es) in play but no change for %.0fs: feed frozen?",
+                self.sport,
+                live_count,
+                now - self._last_change_at,
+            )
+        self.is_stale = is_stale
+        self.p.metrics.feed_stale.labels(sport=self.sport).set(1 if is_stale else 0)
+
+    def _failed(self, kind: str, exc: UpstreamError, now: float) -> float:
+        self._observe_quota(Fetch([], exc.quota, now), now)
+        if isinstance(exc, QuotaExhausted):
+            logger.warning("%s: daily quota exhausted upstream: %s", self.sport, exc)
+            self.p.budget.block_until_reset(now)
+            self.next_live_at = now + self.p.budget.seconds_to_reset(now) + 1
+            return self._wait(now)
+        if isinstance(exc, RateLimited):
+            self.p.bucket.drain(now)
+        if isinstance(exc, AuthRejected):
+            logger.error("%s: upstream rejected the key, polling stopped: %s", self.sport, exc)
+            self.is_stopped = True
+            return 3600.0
+        if isinstance(exc, Unavailable | RateLimited):
+            self.p.breaker.record_failure(now)
+            self.p.metrics.set_circuit(self.sport, self.p.breaker.state)
+        else:
+            logger.warning("%s: %s request refused: %s", self.sport, kind, exc)
+        delay = self.p.backoff.delay(self._failures)
+        if isinstance(exc, RateLimited):
+            delay = max(delay, RATE_LIMITED_PAUSE_S)  # this minute's allowance is gone
+        self._failures += 1
+        logger.warning("%s: %s poll failed (%s), retry in %.1fs", self.sport, kind, exc, delay)
+        if kind == "live":
+            self.next_live_at = now + delay
+        elif kind == "fixtures":
+            self.next_fixtures_at = now + max(delay, 600.0)
+        else:
+            for match_id, (due, looks) in list(self._finishing.items()):
+                if due <= now:
+                    self._finishing[match_id] = (now + delay, looks)
+        return self._wait(now)
+
+    async def _flush(self, now: float) -> float:
+        assert self._pending is not None
+        pending = self._pending
+        messages, states = pending.messages, pending.states
+        try:
+            await self.p.publisher.publish(messages)
+        except PublishError as exc:
+            self.p.metrics.publish_failures.labels(sport=self.sport).inc()
+            delay = self.p.backoff.delay(min(self._failures, 5))
+            self._failures += 1
+            logger.warning("%s: publish failed (%s), retry in %.1fs", self.sport, exc, delay)
+            return delay
+        if messages:
+            self.p.metrics.publish_latency.labels(sport=self.sport).observe(
+                max(0.0, self.p.clock.time() - pending.received_at)
+            )
+        self._pending = None
+        self._raw_seen.update(pending.fingerprints)
+        is_status_changed = any(
+            s.match.match_id in self.states
+            and self.states[s.match.match_id].match.status is not s.match.status
+            for s in states
+        )
+        for state in states:
+            self.states[state.match.match_id] = state
+        await self._write_cache(pending, is_status_changed)
+        # Planned from the state subscribers now have, so the plan sees this poll's matches.
+        self._schedule(pending.kind, pending.polled_at)
+        if pending.kind == "fixtures":
+            await self._prune(pending.polled_at)
+        try:
+            await self.p.snapshots.save(self.sport, states)
+        except Exception as exc:  # the changes are out; losing the save only risks a resend
+            logger.warning("%s: snapshot save failed: %s", self.sport, exc)
+        return self._wait(now)

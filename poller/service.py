@@ -1,0 +1,178 @@
+"""Composition: settings and injected resources → running sport loops (house style rule 5).
+
+Entry points:
+
+* :func:`running_poller` — poll with any :class:`~poller.publish.Publisher` until the block
+  exits (the CLI uses it with :class:`~poller.publish.BusPublisher`);
+* :func:`embedded` — what pusherd's lifespan calls in the single-process mode: polls the
+  simulator (or the real API when ``RAPIDAPI_KEY`` is in the given mapping) and delivers frames
+  through a callback, without Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+
+import httpx
+
+from poller.cache import DataCache
+from poller.catalogue import LeagueCatalogue
+from poller.clock import Clock, SystemClock
+from poller.config import PollerSettings, load_catalogue, load_settings
+from poller.metrics import PollerMetrics
+from poller.poll import PollerParts, SportPoller
+from poller.providers.apisports import ApiSportsProvider
+from poller.providers.base import Provider
+from poller.publish import CallbackPublisher, Publisher
+from poller.resilience import Backoff, CircuitBreaker, QuotaBudget, TokenBucket
+from poller.scheduler import PollScheduler
+from poller.snapshots import MemorySnapshots, SnapshotStore
+
+__all__ = ["RunningPoller", "build_pollers", "embedded", "running_poller"]
+
+logger = logging.getLogger("poller.service")
+
+
+def build_pollers(
+    settings: PollerSettings,
+    *,
+    provider: Provider,
+    publisher: Publisher,
+    snapshots: SnapshotStore,
+    clock: Clock,
+    rng: random.Random,
+    metrics: PollerMetrics,
+    catalogue: LeagueCatalogue | None = None,
+    cache: DataCache | None = None,
+) -> list[SportPoller]:
+    """One loop per sport host, each with its own quota, bucket and breaker (quota is per host)."""
+    catalogue = catalogue if catalogue is not None else load_catalogue(settings.catalogue_path)
+    now = clock.time()
+    pollers = []
+    for sport in settings.sports:
+        parts = PollerParts(
+            provider=provider,
+            publisher=publisher,
+            snapshots=snapshots,
+            catalogue=catalogue,
+            clock=clock,
+            budget=QuotaBudget(daily_limit=settings.daily_limit, reserve=settings.quota_reserve),
+            bucket=TokenBucket(
+                rate_per_s=settings.minute_limit / 60,
+                capacity=max(1.0, min(settings.minute_limit, 5)),
+                now=now,
+            ),
+            breaker=CircuitBreaker(),
+            backoff=Backoff(rng=rng),
+            cadence=settings.cadences[sport],
+            metrics=metrics,
+            finished_grace_s=settings.finished_grace_s,
+            cache=cache,
+        )
+        pollers.append(SportPoller(sport, parts))
+    return pollers
+
+
+@dataclass(frozen=True, slots=True)
+class RunningPoller:
+    pollers: list[SportPoller]
+    metrics: PollerMetrics
+    clock: Clock
+
+
+@contextlib.asynccontextmanager
+async def running_poller(
+    settings: PollerSettings,
+    *,
+    publisher: Publisher,
+    clock: Clock | None = None,
+    rng: random.Random | None = None,
+    http: httpx.AsyncClient | None = None,
+    snapshots: SnapshotStore | None = None,
+    metrics: PollerMetrics | None = None,
+    cache: DataCache | None = None,
+    tick_s: float = 0.5,
+    shutdown_timeout_s: float = 5.0,
+) -> AsyncIterator[RunningPoller]:
+    """Poll every configured sport until the block exits; resources passed in stay open."""
+    clock = clock if clock is not None else SystemClock()
+    metrics = metrics if metrics is not None else PollerMetrics()
+    async with contextlib.AsyncExitStack() as stack:
+        if http is None:
+            http = await stack.enter_async_context(httpx.AsyncClient())
+        provider = ApiSportsProvider(
+            client=http,
+            hosts=settings.hosts,
+            api_key=settings.api_key,
+            clock=clock,
+            timeout_s=settings.timeout_s,
+            max_ids=settings.max_ids_per_call,
+            metrics=metrics,
+        )
+        pollers = build_pollers(
+            settings,
+            provider=provider,
+            publisher=publisher,
+            snapshots=snapshots if snapshots is not None else MemorySnapshots(),
+            clock=clock,
+            rng=rng if rng is not None else random.Random(),
+            metrics=metrics,
+        )
+        for poller in pollers:
+            await poller.load()
+        scheduler = PollScheduler(pollers, clock=clock, tick_s=tick_s)
+        scheduler.start()
+        try:
+            yield RunningPoller(pollers, metrics, clock)
+        finally:
+            await scheduler.stop(shutdown_timeout_s)
+            for poller in pollers:
+                try:
+                    await asyncio.wait_for(poller.close(), timeout=shutdown_timeout_s)
+                except (TimeoutError, Exception) as exc:
+                    logger.warning("%s: unsent changes dropped at shutdown: %r", poller.sport, exc)
+            logger.info("poller stopped")
+
+
+@contextlib.asynccontextmanager
+async def embedded(
+    deliver: Callable[[str, str, bytes], None],
+    *,
+    environ: Mapping[str, str] | None = None,
+    app_id: str = "1",
+    speed: float = 10.0,
+    seed: int = 7,
+    tick_s: float = 0.25,
+) -> AsyncIterator[RunningPoller]:
+    """The poller inside pusherd's process, delivering ``(app_id, channel, frame)``.
+
+    Without ``RAPIDAPI_KEY`` in ``environ`` it starts the simulator on loopback and polls it on
+    the simulator's fast virtual clock; with a key it polls the real upstream in real time.
+    """
+    environ = environ if environ is not None else {}
+    publisher = CallbackPublisher(deliver=deliver, app_id=app_id)
+    if environ.get("RAPIDAPI_KEY"):
+        async with running_poller(load_settings(environ), publisher=publisher) as running:
+            yield running
+        return
+    from poller.simulator.running import simulation
+
+    async with simulation(seed=seed, speed=speed) as sim:
+        settings = load_settings(environ, simulator_url=sim.base_url)
+        settings = _demo_limits(settings)
+        async with running_poller(
+            settings, publisher=publisher, clock=sim.clock, tick_s=tick_s
+        ) as running:
+            yield running
+
+
+def _demo_limits(settings: PollerSettings) -> PollerSettings:
+    """The demo account is on a paid plan, so the demo shows live cadence, not Free pacing."""
+    from dataclasses import replace
+
+    return replace(settings, daily_limit=7_500, minute_limit=300)

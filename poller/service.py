@@ -162,7 +162,11 @@ async def embedded(
         return
     from poller.simulator.running import simulation
 
-    async with simulation(seed=seed, speed=speed) as sim:
+    # A lively demo: football every 15 minutes from 12:00 and the day opened at 12:40, so
+    # three football matches, a basketball and a baseball game are already under way.
+    async with simulation(
+        seed=seed, speed=speed, start_offset_s=12 * 3600 + 40 * 60, football_spacing_s=900
+    ) as sim:
         settings = load_settings(environ, simulator_url=sim.base_url)
         settings = _demo_limits(settings)
         async with running_poller(

@@ -15,7 +15,7 @@ import uvicorn
 from pusherd.app import build_app, server_config
 from pusherd.clock import IdFactory, SystemClock
 from pusherd.config import ConfigError, Settings, load_settings
-from pusherd.embedded import auth_extension
+from pusherd.embedded import auth_extension, poller_companion
 
 __all__ = ["main"]
 
@@ -52,7 +52,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # Migrations run at every start; their step-by-step INFO lines are noise there.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    # Per-start and per-poll chatter: migrations, the scheduler's ticks, each upstream request.
+    for noisy in ("alembic", "apscheduler", "httpx", "websockets.server"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = load_settings(
             os.environ,
@@ -71,15 +73,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             auth = auth_extension(
                 os.environ, settings, clock=clock, rng=system_random, resources=resources
             )
+            poller = poller_companion(os.environ, settings) if settings.run_poller else None
         except ValueError as exc:
-            print(f"pusherd: auth configuration error: {exc}", file=sys.stderr)
+            print(f"pusherd: configuration error: {exc}", file=sys.stderr)
             return 2
         app = build_app(
             settings,
             clock=clock,
             ids=IdFactory(system_random),
             rng=system_random,
-            companions=(auth.companion,),
+            companions=(auth.companion,) if poller is None else (auth.companion, poller),
             mounts=(auth.mount,),
             key_quota=auth.key_quota,
         )

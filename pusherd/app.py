@@ -38,9 +38,10 @@ from pusherd.webhooks import WebhookDispatcher
 
 __all__ = ["build_app", "server_config"]
 
-#: Something started beside the server (the embedded poller); given the adapter, it returns an
-#: async context manager that runs while the server runs.
-Companion = Callable[[Adapter], contextlib.AbstractAsyncContextManager[None]]
+#: Something started beside the server (the embedded poller, the auth service's listener);
+#: given the publisher that outside events enter by, it returns an async context manager that
+#: runs while the server runs.
+Companion = Callable[[EventPublisher], contextlib.AbstractAsyncContextManager[None]]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -160,7 +161,7 @@ def build_app(
                 stack.push_async_callback(feed.stop)
                 await feed.start()
             for companion in companions:
-                await stack.enter_async_context(companion(state_adapter))
+                await stack.enter_async_context(companion(http_context.publisher))
             yield {ENDPOINT_STATE_KEY: endpoint, HTTP_STATE_KEY: http_context}
 
     return Starlette(

@@ -24,12 +24,12 @@ from auth.config import read_policy
 from auth.grants import GrantRegistry
 from auth.secret import Secret as AuthSecret
 from auth.sql import open_sql_key_store
-from pusherd.adapters.base import Adapter
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
+from pusherd.publisher import EventPublisher
 
-__all__ = ["AuthExtension", "GrantQuota", "auth_extension"]
+__all__ = ["AuthExtension", "GrantQuota", "auth_extension", "poller_companion"]
 
 
 class GrantQuota:
@@ -89,7 +89,7 @@ def auth_extension(
     service: AuthService = auth_app.state.auth_service
 
     @contextlib.asynccontextmanager
-    async def running(adapter: Adapter) -> AsyncIterator[None]:
+    async def running(publisher: EventPublisher) -> AsyncIterator[None]:
         try:
             async with service.running():
                 yield
@@ -103,3 +103,33 @@ def auth_extension(
         key_quota=GrantQuota(service.grants),
         database_url=auth_settings.database_url,
     )
+
+
+def poller_companion(environ: Mapping[str, str], settings: Settings) -> Companion:
+    """The poller, publishing into pusherd in-process (two hops, no Redis needed).
+
+    Without ``RAPIDAPI_KEY`` it plays simulated matches from the built-in fake upstream;
+    with one it polls the real API. Frames are built once by the poller and enter through the
+    same publisher as HTTP triggers, so cache channels hold the latest score.
+    """
+    from poller.service import embedded  # the poller is only loaded when it runs
+
+    apps_by_id = {app.app_id: app for app in settings.apps}
+    speed_text = environ.get("PUSHERD_DEMO_SPEED", "20")
+    try:
+        speed = float(speed_text)
+    except ValueError:
+        raise ValueError(f"PUSHERD_DEMO_SPEED must be a number, got {speed_text!r}") from None
+    if not 0 < speed <= 1000:
+        raise ValueError(f"PUSHERD_DEMO_SPEED must be in (0, 1000], got {speed_text!r}")
+    app_id = settings.apps[0].app_id
+
+    @contextlib.asynccontextmanager
+    async def running(publisher: EventPublisher) -> AsyncIterator[None]:
+        def deliver(target_app_id: str, channel: str, frame: bytes) -> None:
+            publisher.publish(apps_by_id[target_app_id], channel, frame)
+
+        async with embedded(deliver, environ=environ, app_id=app_id, speed=speed):
+            yield
+
+    return running

@@ -241,11 +241,18 @@ def baseball_game(
 
 
 def demo_day(
-    seed: int, day_start: float, *, football: int = 6, basketball: int = 3, baseball: int = 2
+    seed: int,
+    day_start: float,
+    *,
+    football: int = 6,
+    basketball: int = 3,
+    baseball: int = 2,
+    football_spacing_s: float = 3600.0,
 ) -> list[ScriptedMatch]:
     """A day of matches from ``day_start`` (00:00 UTC): football kicks off hourly from 12:00
-    (13:00 has the VAR sequence, a backfilled scorer name and a card filed twice; 14:00 goes to
-    penalties; 17:00 is postponed); basketball and baseball start every two hours from 12:30."""
+    (the second match has the VAR sequence, a backfilled scorer name and a card filed twice;
+    the third goes to penalties; the sixth is postponed); basketball and baseball start every two
+    hours from 12:30. ``football_spacing_s`` packs the football kick-offs closer for a demo."""
     rng = random.Random(seed)
     matches: list[ScriptedMatch] = []
     ids = {"football": 990100, "basketball": 995000, "baseball": 996000}
@@ -270,8 +277,10 @@ def demo_day(
                 team_ids[sport] + 2 * n + 2,
                 _TOWNS[(2 * n + 1) % 16] + names[(2 * n + 1) % len(names)],
             )
-            hours = 12 + n if sport == "football" else 12.5 + 2 * n
-            kickoff = day_start + hours * 3600
+            if sport == "football":
+                kickoff = day_start + 12 * 3600 + n * football_spacing_s
+            else:
+                kickoff = day_start + (12.5 + 2 * n) * 3600
             if sport == "football":
                 league = LEAGUES["football-cup"] if n == 2 else LEAGUES["football"]
                 matches.append(

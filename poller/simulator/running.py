@@ -36,15 +36,19 @@ async def simulation(
     daily_limit: int = 7_500,
     minute_limit: int = 300,
     port: int = 0,
+    start_offset_s: float = START_OFFSET_S,
+    football_spacing_s: float = 3600.0,
 ) -> AsyncIterator[RunningSimulation]:
     """Serve a seeded demo day on 127.0.0.1:<free port>, ``speed`` times faster than ``wall``.
 
-    The poller must use the yielded ``clock`` too, so both sides agree on virtual time.
+    The virtual day starts ``start_offset_s`` after midnight. The poller must use the yielded
+    ``clock`` too, so both sides agree on virtual time.
     """
     wall = wall if wall is not None else SystemClock()
     day_start = wall.time() // 86_400 * 86_400
-    clock = ScaledClock(day_start + START_OFFSET_S, speed, wall)
-    world = World(demo_day(seed, day_start), clock=clock)
+    clock = ScaledClock(day_start + start_offset_s, speed, wall)
+    day = demo_day(seed, day_start, football_spacing_s=football_spacing_s)
+    world = World(day, clock=clock)
     account = Account(DEMO_KEY, daily_limit=daily_limit, minute_limit=minute_limit, plan="Pro")
     sim = Simulator(world=world, accounts={DEMO_KEY: account})
     async with serve(build_app(sim), port=port) as url:

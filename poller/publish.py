@@ -3,8 +3,9 @@
 One method (house style rule 7). Frames are built once per channel with
 :func:`pusherd.protocol.frames.encode_event`; nothing downstream re-encodes them.
 
-* :class:`BusPublisher` PUBLISHes :mod:`pusherd.protocol.bus` envelopes on ``{prefix}bus``, the
-  feed every pusherd node consumes (one pipeline round trip per batch).
+* :class:`BusPublisher` appends :mod:`pusherd.protocol.bus` envelopes to the ``{prefix}bus``
+  stream, the feed every pusherd node reads from its last seen entry (one pipeline round trip
+  per batch), so a reconnect or a Redis restart on the pusherd side loses nothing.
 * :class:`CallbackPublisher` hands ``(app_id, channel, frame)`` to a callable: the embedded mode,
   where pusherd wires it to its in-process adapter and no Redis is involved.
 
@@ -22,7 +23,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from poller.routing import Outbound
-from pusherd.protocol.bus import encode_bus_message
+from pusherd.protocol.bus import BUS_FIELD, BUS_MAX_LENGTH, bus_stream, encode_bus_message
 from pusherd.protocol.frames import encode_event
 
 __all__ = ["BusPublisher", "CallbackPublisher", "PublishError", "Publisher"]
@@ -50,7 +51,7 @@ class BusPublisher:
     ) -> None:
         self._redis = redis
         self._app_id = app_id
-        self._channel = f"{prefix}bus"
+        self._stream = bus_stream(prefix)
 
     async def publish(self, messages: Sequence[Outbound]) -> None:
         if not messages:
@@ -58,7 +59,8 @@ class BusPublisher:
         pipe = self._redis.pipeline(transaction=False)
         for message in messages:
             frame = encode_event(message.event, message.channel, message.data)
-            pipe.publish(self._channel, encode_bus_message(self._app_id, message.channel, frame))
+            envelope = encode_bus_message(self._app_id, message.channel, frame)
+            pipe.xadd(self._stream, {BUS_FIELD: envelope}, maxlen=BUS_MAX_LENGTH, approximate=True)
         try:
             await pipe.execute()
         except (RedisError, OSError) as exc:

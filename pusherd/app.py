@@ -30,6 +30,7 @@ from pusherd.config import Settings
 from pusherd.hooks import KeyQuota
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
 from pusherd.http.routes import api_routes
+from pusherd.protocol.bus import bus_stream
 from pusherd.publisher import EventPublisher
 from pusherd.redis_feed import RedisFeed
 from pusherd.transport.endpoint import WebSocketEndpoint
@@ -51,17 +52,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def _redis_feed(settings: Settings, context: HttpContext, rng: random.Random) -> RedisFeed:
-    """The feed of bus envelopes and Laravel broadcasts; it owns its Redis client.
-
-    With the Redis adapter the bus is the adapter's own fan-out, so the feed leaves it alone.
-    """
+    """The feed of bus envelopes and Laravel broadcasts; it owns its Redis client."""
     assert settings.redis_url is not None
-    is_bus_ours = settings.adapter != "redis"
     return RedisFeed(
         redis=aioredis.from_url(settings.redis_url.reveal()),
         publisher=context.publisher,
         apps_by_id=context.apps_by_id,
-        bus_channel=f"{settings.redis_prefix}bus" if is_bus_ours else None,
+        bus_stream=bus_stream(settings.redis_prefix),
         laravel_prefix=settings.laravel_redis_prefix,
         laravel_app=settings.apps[0],
         rng=rng,
@@ -98,7 +95,6 @@ async def _default_adapter(
         node_id=f"{rng.getrandbits(64):016x}",
         clock=clock,
         rng=rng,
-        cache_ttl_by_app={app.app_id: app.cache_ttl_s for app in settings.apps},
     )
 
 
@@ -155,8 +151,7 @@ def build_app(
             # Stopped before the webhooks, so the leaves of closing sockets still report.
             await endpoint.start()
             stack.push_async_callback(endpoint.stop)
-            needs_feed = settings.adapter != "redis" or settings.laravel_redis_prefix is not None
-            if settings.redis_url is not None and needs_feed:
+            if settings.redis_url is not None:
                 feed = _redis_feed(settings, http_context, rng)
                 stack.push_async_callback(feed.stop)
                 await feed.start()

@@ -1,16 +1,19 @@
 """The Redis feed: events other processes publish for pusherd to deliver (house style §2).
 
-Two kinds of message arrive, and both enter through :class:`~pusherd.publisher.EventPublisher`,
-exactly as an HTTP trigger would:
+Two kinds of message arrive, and both enter through :class:`~pusherd.publisher.EventPublisher`
+as local deliveries (every node reads the feed itself), exactly as an HTTP trigger would:
 
-* bus envelopes (:mod:`pusherd.protocol.bus`) on ``{prefix}bus`` — the poller's frames, already
-  encoded, carried through untouched;
+* bus envelopes (:mod:`pusherd.protocol.bus`) from the ``{prefix}bus`` **stream** — the poller's
+  frames, already encoded, carried through untouched. The feed remembers the last entry id it
+  delivered and reads on from there after a lost connection or a Redis restart, so no change
+  published meanwhile is lost;
 * Laravel's ``redis`` broadcaster (reference §14.8): ``{"event","data","socket"}`` published on
   ``<laravel prefix><channel>``. ``socket`` leaves the payload (Laravel also leaves it inside
-  ``data``; the HTTP driver strips it, so we do too) and excludes that socket.
+  ``data``; the HTTP driver strips it, so we do too) and excludes that socket. This one is
+  pub/sub, as Laravel publishes it.
 
 Malformed messages are logged and dropped; they never stop the feed. A lost Redis connection is
-retried with backoff and the subscriptions are made again.
+retried with jittered backoff.
 """
 
 from __future__ import annotations
@@ -26,14 +29,17 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from pusherd.config import AppConfig
-from pusherd.protocol.bus import BusFormatError, decode_bus_message
+from pusherd.protocol.bus import BUS_FIELD, BusFormatError, decode_bus_message
 from pusherd.protocol.channels import classify_channel
 from pusherd.protocol.frames import encode_event
 from pusherd.publisher import EventPublisher
 
-__all__ = ["RedisFeed", "laravel_frame"]
+__all__ = ["FeedMessageError", "RedisFeed", "laravel_frame"]
 
 logger = logging.getLogger("pusherd.redis_feed")
+
+#: How long one XREAD waits for entries; bounds how late a stop is noticed.
+_BLOCK_MS = 1000
 
 
 class FeedMessageError(ValueError):
@@ -66,6 +72,11 @@ def laravel_frame(channel: str, message: bytes) -> tuple[bytes, str | None]:
     return frame, socket if isinstance(socket, str) else None
 
 
+def _entries(raw: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
+    """Stream entries as redis-py returns them (its annotations are looser than its replies)."""
+    return [(bytes(entry_id), dict(fields)) for entry_id, fields in raw]
+
+
 class RedisFeed:
     def __init__(
         self,
@@ -73,7 +84,7 @@ class RedisFeed:
         redis: aioredis.Redis,
         publisher: EventPublisher,
         apps_by_id: Mapping[str, AppConfig],
-        bus_channel: str | None,
+        bus_stream: str,
         laravel_prefix: str | None,
         laravel_app: AppConfig,
         rng: random.Random,
@@ -81,82 +92,100 @@ class RedisFeed:
         self._redis = redis
         self._publisher = publisher
         self._apps_by_id = apps_by_id
-        # None when the Redis adapter consumes the bus itself (it is its cluster fan-out).
-        self._bus_channel = None if bus_channel is None else bus_channel.encode()
+        self._bus_stream = bus_stream
         self._laravel_prefix = None if laravel_prefix is None else laravel_prefix.encode()
         self._laravel_app = laravel_app
         self._rng = rng
-        self._task: asyncio.Task[None] | None = None
+        #: The id of the last bus entry delivered; reading resumes after it.
+        self.last_entry_id = b"$"
+        self._tasks: list[asyncio.Task[None]] = []
+        #: Set while the Laravel pattern subscription is in place.
         self.is_subscribed = asyncio.Event()
 
     async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run_forever())
+        # Entries appended from now on are ours; older ones belong to an earlier run.
+        last = _entries(await self._redis.xrevrange(self._bus_stream, count=1))
+        self.last_entry_id = last[0][0] if last else b"0-0"
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._retrying(self._read_bus))]
+        if self._laravel_prefix is not None:
+            self._tasks.append(loop.create_task(self._retrying(self._read_laravel)))
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
         await self._redis.aclose()
 
-    def handle(self, redis_channel: bytes, message: bytes) -> None:
-        """Deliver one feed message; a bad one is logged and dropped."""
+    def deliver_envelope(self, message: bytes) -> None:
+        """Deliver one bus envelope; a bad one is logged and dropped."""
         try:
-            if self._bus_channel is not None and redis_channel == self._bus_channel:
-                envelope = decode_bus_message(message)
-                app = self._apps_by_id.get(envelope.app_id)
-                if app is None:
-                    raise FeedMessageError(f"unknown app id {envelope.app_id[:40]!r}")
-                if classify_channel(envelope.channel, 200) is None:
-                    raise FeedMessageError(f"invalid channel name {envelope.channel[:200]!r}")
-                self._publisher.publish(
-                    app,
-                    envelope.channel,
-                    envelope.frame,
-                    envelope.except_socket_id,
-                    local_only=True,
-                )
-                return
-            prefix = self._laravel_prefix
-            if prefix is None or not redis_channel.startswith(prefix):
-                return
-            channel = redis_channel[len(prefix) :].decode(errors="replace")
-            frame, socket = laravel_frame(channel, message)
-            self._publisher.publish(self._laravel_app, channel, frame, socket, local_only=True)
+            envelope = decode_bus_message(message)
+            app = self._apps_by_id.get(envelope.app_id)
+            if app is None:
+                raise FeedMessageError(f"unknown app id {envelope.app_id[:40]!r}")
+            if classify_channel(envelope.channel, 200) is None:
+                raise FeedMessageError(f"invalid channel name {envelope.channel[:200]!r}")
         except (BusFormatError, FeedMessageError) as exc:
-            logger.warning("dropped a feed message on %r: %s", redis_channel[:200], exc)
+            logger.warning("dropped a bus entry: %s", exc)
+            return
+        self._publisher.publish(
+            app, envelope.channel, envelope.frame, envelope.except_socket_id, local_only=True
+        )
 
-    async def _run_forever(self) -> None:
+    def deliver_laravel(self, redis_channel: bytes, message: bytes) -> None:
+        """Deliver one Laravel broadcast; a bad one is logged and dropped."""
+        prefix = self._laravel_prefix
+        if prefix is None or not redis_channel.startswith(prefix):
+            return
+        channel = redis_channel[len(prefix) :].decode(errors="replace")
+        try:
+            frame, socket = laravel_frame(channel, message)
+        except FeedMessageError as exc:
+            logger.warning("dropped a Laravel broadcast on %r: %s", redis_channel[:200], exc)
+            return
+        self._publisher.publish(self._laravel_app, channel, frame, socket, local_only=True)
+
+    async def _retrying(self, read: Callable[[], Awaitable[None]]) -> None:
         delay_s = 0.1
         while True:
             try:
-                await self._consume()
-            except asyncio.CancelledError:
-                raise
+                await read()
             except (RedisError, OSError) as exc:
                 self.is_subscribed.clear()
                 logger.warning("redis feed lost (%s); retrying in %.1f s", exc, delay_s)
                 await asyncio.sleep(delay_s * (0.5 + self._rng.random()))
                 delay_s = min(delay_s * 2, 5.0)
 
-    async def _consume(self) -> None:
+    async def _read_bus(self) -> None:
+        while True:
+            replies = await self._redis.xread(
+                {self._bus_stream: self.last_entry_id}, count=500, block=_BLOCK_MS
+            )
+            streams: Any = replies or ()
+            for _stream, entries in streams:
+                for entry_id, fields in _entries(entries):
+                    envelope = fields.get(BUS_FIELD)
+                    if envelope is not None:
+                        self.deliver_envelope(envelope)
+                    else:
+                        logger.warning("dropped a bus entry without an envelope")
+                    self.last_entry_id = entry_id
+
+    async def _read_laravel(self) -> None:
+        assert self._laravel_prefix is not None
         pubsub = self._redis.pubsub()
         try:
-            if self._bus_channel is not None:
-                await pubsub.subscribe(self._bus_channel)
-            if self._laravel_prefix is not None:
-                await pubsub.psubscribe(self._laravel_prefix + b"*")
+            await pubsub.psubscribe(self._laravel_prefix + b"*")
             self.is_subscribed.set()
-            logger.info("redis feed subscribed")
             while True:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if message is None or message["type"] not in ("message", "pmessage"):
+                if message is None or message["type"] != "pmessage":
                     continue
                 channel, data = message["channel"], message["data"]
-                if message["type"] == "pmessage" and channel == self._bus_channel:
-                    continue  # an empty Laravel prefix matches the bus channel too
                 if isinstance(channel, bytes) and isinstance(data, bytes):
-                    self.handle(channel, data)
+                    self.deliver_laravel(channel, data)
         finally:
             # redis-py leaves PubSub.aclose unannotated; the alias gives it its real type.
             close_pubsub: Callable[[], Awaitable[None]] = pubsub.aclose

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -29,7 +30,8 @@ async def start_pusherd() -> AsyncIterator[StartPusherd]:
     started: list[RunningServer] = []
 
     async def start(**overrides: Any) -> RunningServer:
-        server = RunningServer(make_settings(**overrides)).start()
+        # Off the event loop: the server may need this loop meanwhile (a test's proxy, say).
+        server = await asyncio.to_thread(RunningServer(make_settings(**overrides)).start)
         started.append(server)
         return server
 
@@ -37,4 +39,4 @@ async def start_pusherd() -> AsyncIterator[StartPusherd]:
         yield start
     finally:
         for server in started:
-            server.stop()
+            await asyncio.to_thread(server.stop)

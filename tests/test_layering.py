@@ -252,8 +252,11 @@ def test_rank_and_module_lookup() -> None:
 
 PROTOCOL_ALL = {
     "pusherd.protocol.bus": [
+        "BUS_FIELD",
+        "BUS_MAX_LENGTH",
         "BusFormatError",
         "BusMessage",
+        "bus_stream",
         "decode_bus_message",
         "encode_bus_message",
     ],

@@ -3,8 +3,10 @@
 Each node keeps its own sockets in memory and fans out to them exactly as the local adapter
 does. What must be shared goes through Redis:
 
-* **events**: published once as a bus envelope on ``{prefix}bus``; every other node delivers it
-  to its own sockets (the origin node already has, so it skips its own envelope);
+* **events**: published once as a bus envelope on the ``{prefix}cluster`` pub/sub channel; every
+  other node delivers it to its own sockets (the origin node already has, so it skips its own
+  envelope). Events from outside pusherd (the poller) arrive on the bus stream instead, which
+  every node reads for itself (:mod:`pusherd.redis_feed`);
 * **counts and presence**: per-node counts in hashes, changed atomically by the Lua scripts of
   :mod:`pusherd.adapters.redis_scripts`, so occupancy and first/last member transitions are
   decided once for the whole cluster;
@@ -24,7 +26,7 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -83,7 +85,6 @@ class RedisAdapter:
         node_id: str,
         clock: Clock,
         rng: random.Random,
-        cache_ttl_by_app: Mapping[str, int],
         heartbeat_s: float = 5.0,
         node_timeout_s: float = 30.0,
         max_outbox: int = 100_000,
@@ -93,10 +94,10 @@ class RedisAdapter:
         self.node_id = node_id
         self._clock = clock
         self._rng = rng
-        self._cache_ttl_by_app = cache_ttl_by_app
         self._heartbeat_s = heartbeat_s
         self._node_timeout_s = node_timeout_s
         self._max_outbox = max_outbox
+        self._cluster_channel = f"{prefix}cluster".encode()
         self._index: ChannelIndex[Subscriber] = ChannelIndex()
         self._outbox: deque[Write] = deque()
         self._outbox_ready = asyncio.Event()
@@ -169,7 +170,7 @@ class RedisAdapter:
             envelope = encode_bus_message(
                 app_id, channel, payload, except_socket_id, origin_node=self.node_id
             )
-            self._write(("publish", f"{self._prefix}bus".encode(), envelope, 0))
+            self._write(("publish", self._cluster_channel, envelope, 0))
 
     def _remember(self, app_id: str, channel: str, payload: bytes, ttl_s: float) -> None:
         channel_type = classify_channel(channel, 200)
@@ -327,7 +328,7 @@ class RedisAdapter:
                 delay_s = min(delay_s * 2, 5.0)
 
     async def _listen(self) -> None:
-        bus, control = f"{self._prefix}bus".encode(), f"{self._prefix}control".encode()
+        bus, control = self._cluster_channel, f"{self._prefix}control".encode()
         pubsub = self._redis.pubsub()
         try:
             await pubsub.subscribe(bus, control)
@@ -352,11 +353,8 @@ class RedisAdapter:
             return
         if envelope.origin_node == self.node_id:
             return
-        app_id, channel = envelope.app_id, envelope.channel
-        if envelope.origin_node is None and app_id in self._cache_ttl_by_app:
-            # Publishers outside pusherd (the poller) do not write caches; the nodes do.
-            self._remember(app_id, channel, envelope.frame, self._cache_ttl_by_app[app_id])
-        fan_out(self._index.subscribers(app_id, channel), envelope.frame, envelope.except_socket_id)
+        sockets = self._index.subscribers(envelope.app_id, envelope.channel)
+        fan_out(sockets, envelope.frame, envelope.except_socket_id)
 
     def _on_control(self, data: bytes) -> None:
         try:

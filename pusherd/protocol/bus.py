@@ -1,5 +1,10 @@
 """The bus envelope: how an already-encoded event travels through Redis to every pusherd node.
 
+The bus is a Redis **stream** (``{prefix}bus``, entries with one field ``m``), not a pub/sub
+channel: every node reads it from the last entry id it saw, so a node that loses its Redis
+connection, or a Redis that restarts, costs no event — the node resumes where it stopped.
+Publishers append with ``XADD … MAXLEN ~`` so the stream stays bounded.
+
 One message carries one channel's frame. The header is a small JSON object on the first line;
 the frame bytes follow unchanged, so a node reads only the header and hands the rest to the
 fan-out (house style §2: nothing decodes and re-encodes the event on its way).
@@ -18,9 +23,27 @@ from dataclasses import dataclass
 
 import orjson
 
-__all__ = ["BusMessage", "BusFormatError", "decode_bus_message", "encode_bus_message"]
+__all__ = [
+    "BUS_FIELD",
+    "BUS_MAX_LENGTH",
+    "BusFormatError",
+    "BusMessage",
+    "bus_stream",
+    "decode_bus_message",
+    "encode_bus_message",
+]
 
 _MAGIC = b"PD1 "
+#: The stream entry's one field, holding the envelope.
+BUS_FIELD = b"m"
+#: Approximate bound of the stream (``XADD MAXLEN ~``): minutes of traffic for a reader to catch
+#: up after a reconnect, without letting the stream grow forever.
+BUS_MAX_LENGTH = 100_000
+
+
+def bus_stream(prefix: str) -> str:
+    """The Redis stream outside publishers (the poller) append envelopes to."""
+    return f"{prefix}bus"
 
 
 class BusFormatError(ValueError):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -18,7 +18,7 @@ from poller.publish import BusPublisher
 from poller.service import running_poller
 from poller.simulator.running import simulation
 from pusherd.config import Secret
-from pusherd.protocol.bus import decode_bus_message
+from tests.bus import bus_messages
 from tests.conftest import StartPusherd
 from tests.e2e.conftest import OpenDriver
 
@@ -39,22 +39,10 @@ async def redis_client() -> AsyncIterator[aioredis.Redis]:
         await client.aclose()
 
 
-async def _record_bus(
-    pubsub: aioredis.client.PubSub, frames: list[bytes], stop: asyncio.Event
-) -> None:
-    while not stop.is_set():
-        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05)
-        if message is not None:
-            envelope = decode_bus_message(message["data"])
-            if envelope.channel == LEAGUE:
-                frames.append(envelope.frame)
-
-
 async def test_poller_updates_reach_pusher_js_exactly_as_published(
     start_pusherd: StartPusherd, open_driver: OpenDriver, redis_client: aioredis.Redis
 ) -> None:
     prefix = f"test:{uuid.uuid4().hex}:"
-    bus = f"{prefix}bus"
     server = await start_pusherd(
         redis_url=Secret(REDIS_URL), redis_prefix=prefix, laravel_redis_prefix=None
     )
@@ -62,17 +50,6 @@ async def test_poller_updates_reach_pusher_js_exactly_as_published(
     client = await driver.pusher("fan", server)
     await client.connected()
     await client.subscribe(LEAGUE)
-    pubsub = redis_client.pubsub()
-    await pubsub.subscribe(bus)
-    # pusherd's feed and our recorder must both listen before the first publish.
-    for _ in range(100):
-        listeners = dict(await redis_client.pubsub_numsub(bus))
-        if listeners.get(bus.encode(), 0) >= 2:
-            break
-        await asyncio.sleep(0.05)
-    published: list[bytes] = []
-    stop = asyncio.Event()
-    recorder = asyncio.create_task(_record_bus(pubsub, published, stop))
     since = driver.cursor
     publisher_redis = aioredis.from_url(REDIS_URL)
     try:
@@ -86,23 +63,28 @@ async def test_poller_updates_reach_pusher_js_exactly_as_published(
                 await asyncio.sleep(RUN_S)
     finally:
         await publisher_redis.aclose()
-        await asyncio.sleep(0.5)  # the last envelopes cross Redis and pusherd
-        stop.set()
-        await recorder
-        await pubsub.unsubscribe()
-        # redis-py leaves PubSub.aclose unannotated; the alias gives it its real type.
-        close_pubsub: Callable[[], Awaitable[None]] = pubsub.aclose
-        await close_pubsub()
-        keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*")]
-        if keys:
-            await redis_client.delete(*keys)
-    received = [
-        frame
-        for frame in client.frames_in(since=since)
-        if frame.get("channel") == LEAGUE and not str(frame["event"]).startswith("pusher")
+    published = [
+        envelope.frame
+        for envelope in await bus_messages(redis_client, prefix)
+        if envelope.channel == LEAGUE
     ]
+    keys = [key async for key in redis_client.scan_iter(match=f"{prefix}*")]
+    await redis_client.delete(*keys)
     expected = [orjson.loads(frame) for frame in published]
-    assert received == expected
+
+    def received() -> list[dict[str, object]]:
+        return [
+            frame
+            for frame in client.frames_in(since=since)
+            if frame.get("channel") == LEAGUE and not str(frame["event"]).startswith("pusher")
+        ]
+
+    # The last frames cross pusherd after the poller stops: a bounded wait for all of them.
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 5
+    while len(received()) < len(expected) and loop.time() < deadline:
+        await asyncio.sleep(0.05)
+    assert received() == expected
     names = {str(frame["event"]) for frame in expected}
     assert {"match.update", "match.status"} <= names, names
     assert len(expected) >= 5

@@ -1,11 +1,9 @@
-"""Fake upstream → poller → Redis bus, with the Redis connection cut in the middle of the VAR
-sequence: every change reaches the bus once, in order, after the connection comes back."""
+"""Fake upstream → poller → Redis bus stream, with the Redis connection cut in the middle of the
+VAR sequence: every change reaches the bus once, in order, after the connection comes back."""
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
 
 import httpx
 import orjson
@@ -16,7 +14,7 @@ from redis.backoff import NoBackoff
 
 from poller.clock import FakeClock
 from poller.publish import BusPublisher
-from pusherd.protocol.bus import decode_bus_message
+from tests.bus import bus_messages
 from tests.poller.conftest import PAID_KEY, SAMPLE_DAY
 from tests.poller.helpers import drive, make_poller
 from tests.poller.tcpproxy import TcpProxy
@@ -26,33 +24,8 @@ pytestmark = pytest.mark.redis
 MATCH = "sports.football.leagues.arcadian-premier-division.matches.990102"
 
 
-@pytest.fixture
-async def bus(
-    redis_client: aioredis.Redis, redis_prefix: str
-) -> AsyncIterator[aioredis.client.PubSub]:
-    pubsub = redis_client.pubsub()
-    await pubsub.subscribe(f"{redis_prefix}bus")
-    yield pubsub
-    await pubsub.unsubscribe()
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-
-async def listen(
-    pubsub: aioredis.client.PubSub, out: list[tuple[str, dict[str, object]]], done: asyncio.Event
-) -> None:
-    """Read the bus while the poller runs (Redis drops subscribers that fall far behind)."""
-    while True:
-        msg = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.05)
-        if msg is None:
-            if done.is_set():
-                return
-            continue
-        envelope = decode_bus_message(msg["data"])
-        out.append((envelope.channel, orjson.loads(envelope.frame)))
-
-
 async def test_var_match_reaches_the_bus_once_and_in_order_across_a_redis_restart(
-    sim_url: str, fake_clock: FakeClock, redis_prefix: str, bus: aioredis.client.PubSub
+    sim_url: str, fake_clock: FakeClock, redis_prefix: str, redis_client: aioredis.Redis
 ) -> None:
     proxy = TcpProxy(6379)
     await proxy.start()
@@ -60,9 +33,6 @@ async def test_var_match_reaches_the_bus_once_and_in_order_across_a_redis_restar
         host="127.0.0.1", port=proxy.port, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
     )
     fake_clock.set(SAMPLE_DAY + 12 * 3600 + 58 * 60)
-    received: list[tuple[str, dict[str, object]]] = []
-    done = asyncio.Event()
-    reader = asyncio.create_task(listen(bus, received, done))
     try:
         async with httpx.AsyncClient() as http:
             poller = make_poller(
@@ -81,9 +51,10 @@ async def test_var_match_reaches_the_bus_once_and_in_order_across_a_redis_restar
     finally:
         await client.aclose()
         await proxy.stop()
-        done.set()
-        async with asyncio.timeout(5):
-            await reader
+    received = [
+        (envelope.channel, orjson.loads(envelope.frame))
+        for envelope in await bus_messages(redis_client, redis_prefix)
+    ]
     frames = [(c, f) for c, f in received if c == MATCH]
     events = [orjson.loads(str(f["data"])) for _, f in frames if f["event"] == "match.event"]
     ids = [e["event_id"] for e in events]

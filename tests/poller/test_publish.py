@@ -1,8 +1,5 @@
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
-
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -11,8 +8,8 @@ from redis.backoff import NoBackoff
 
 from poller.publish import BusPublisher, CallbackPublisher, PublishError
 from poller.routing import Outbound
-from pusherd.protocol.bus import decode_bus_message
 from pusherd.protocol.frames import encode_event
+from tests.bus import bus_messages
 from tests.poller.tcpproxy import TcpProxy
 
 MESSAGES = [
@@ -43,34 +40,13 @@ async def test_callback_failure_is_a_publish_error() -> None:
         await CallbackPublisher(deliver=boom).publish(MESSAGES)
 
 
-async def read_bus(pubsub: aioredis.client.PubSub, count: int) -> list[bytes]:
-    out: list[bytes] = []
-    async with asyncio.timeout(5):
-        while len(out) < count:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if message is not None:
-                out.append(message["data"])
-    return out
-
-
-@pytest.fixture
-async def bus(
-    redis_client: aioredis.Redis, redis_prefix: str
-) -> AsyncIterator[aioredis.client.PubSub]:
-    pubsub = redis_client.pubsub()
-    await pubsub.subscribe(f"{redis_prefix}bus")
-    yield pubsub
-    await pubsub.unsubscribe()
-    await pubsub.aclose()  # type: ignore[no-untyped-call]
-
-
 @pytest.mark.redis
 async def test_bus_publisher_sends_pusherd_envelopes(
-    redis_client: aioredis.Redis, redis_prefix: str, bus: aioredis.client.PubSub
+    redis_client: aioredis.Redis, redis_prefix: str
 ) -> None:
     publisher = BusPublisher(redis=redis_client, app_id="1", prefix=redis_prefix)
     await publisher.publish(MESSAGES)
-    envelopes = [decode_bus_message(raw) for raw in await read_bus(bus, 3)]
+    envelopes = await bus_messages(redis_client, redis_prefix)
     assert [(e.app_id, e.channel, e.except_socket_id) for e in envelopes] == [
         ("1", m.channel, None) for m in MESSAGES
     ]
@@ -79,7 +55,7 @@ async def test_bus_publisher_sends_pusherd_envelopes(
 
 @pytest.mark.redis
 async def test_redis_restart_loses_no_change(
-    redis_prefix: str, bus: aioredis.client.PubSub
+    redis_client: aioredis.Redis, redis_prefix: str
 ) -> None:
     proxy = TcpProxy(6379)
     await proxy.start()
@@ -98,5 +74,5 @@ async def test_redis_restart_loses_no_change(
     finally:
         await client.aclose()
         await proxy.stop()
-    channels = [decode_bus_message(raw).channel for raw in await read_bus(bus, 3)]
+    channels = [envelope.channel for envelope in await bus_messages(redis_client, redis_prefix)]
     assert channels == [m.channel for m in MESSAGES]

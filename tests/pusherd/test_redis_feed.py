@@ -12,10 +12,11 @@ import redis.asyncio as aioredis
 import websockets
 
 from pusherd.config import Secret
-from pusherd.protocol.bus import encode_bus_message
+from pusherd.protocol.bus import BUS_FIELD, bus_stream, encode_bus_message
 from pusherd.protocol.frames import encode_event
 from pusherd.redis_feed import FeedMessageError, laravel_frame
 from tests.conftest import StartPusherd
+from tests.poller.tcpproxy import TcpProxy
 from tests.servers import RunningServer
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -108,11 +109,48 @@ async def test_bus_envelope_reaches_subscribers_byte_for_byte(
     ws, _ = await _subscribed(server, "sports.football")
     frame = encode_event("match.update", "sports.football", '{"match_id":1}')
     envelope = encode_bus_message(server.app_id, "sports.football", frame)
-    received = await _publish_until_received(
-        redis_client, f"{server.settings.redis_prefix}bus", envelope, ws
-    )
-    assert received == frame
+    await redis_client.xadd(bus_stream(server.settings.redis_prefix), {BUS_FIELD: envelope})
+    assert await asyncio.wait_for(ws.recv(), 2) == frame.decode()
     await ws.close()
+    await redis_client.delete(bus_stream(server.settings.redis_prefix))
+
+
+async def test_bus_entries_appended_while_the_feed_is_cut_off_all_arrive(
+    start_pusherd: StartPusherd, redis_client: aioredis.Redis
+) -> None:
+    """Issue 6: a lost Redis connection (or a Redis restart) loses no change: the feed reads
+    the stream on from the last entry it delivered."""
+    proxy = TcpProxy(6379)
+    await proxy.start()
+    prefix = f"test:{uuid.uuid4().hex}:"
+    server = await start_pusherd(
+        redis_url=Secret(f"redis://127.0.0.1:{proxy.port}/0"),
+        redis_prefix=prefix,
+        laravel_redis_prefix=None,
+    )
+    ws, _ = await _subscribed(server, "sports.football")
+    frames = [encode_event("match.update", "sports.football", f'{{"n":{n}}}') for n in range(20)]
+
+    async def append(frame: bytes) -> None:
+        envelope = encode_bus_message(server.app_id, "sports.football", frame)
+        await redis_client.xadd(bus_stream(prefix), {BUS_FIELD: envelope})
+
+    try:
+        await append(frames[0])
+        assert await asyncio.wait_for(ws.recv(), 2) == frames[0].decode()
+        await proxy.stop()  # pusherd loses Redis; the poller's side goes on appending
+        for frame in frames[1:15]:
+            await append(frame)
+        await proxy.start()
+        for frame in frames[15:]:
+            await append(frame)
+        received = [await asyncio.wait_for(ws.recv(), 10) for _ in frames[1:]]
+        assert received == [frame.decode() for frame in frames[1:]]
+    finally:
+        await ws.close()
+        await asyncio.to_thread(server.stop)
+        await proxy.stop()
+        await redis_client.delete(bus_stream(prefix))
 
 
 @pytest.mark.parametrize("prefix", ["", "laravel_database_", "laravel-database-"])

@@ -59,7 +59,6 @@ async def redis_adapter(clock: FakeClock) -> AsyncIterator[Adapter]:
         node_id="node-a",
         clock=clock,
         rng=random.Random(0),
-        cache_ttl_by_app={},
     )
     try:
         await adapter.start()

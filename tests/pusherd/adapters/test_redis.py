@@ -52,7 +52,6 @@ async def nodes(
             node_id=name,
             clock=clock,
             rng=random.Random(0),
-            cache_ttl_by_app={APP: 1800},
         )
         for name in ("node-a", "node-b")
     ]
@@ -145,7 +144,6 @@ async def test_a_dead_node_is_withdrawn_and_its_members_announced(
         node_id="survivor",
         clock=clock,
         rng=random.Random(0),
-        cache_ttl_by_app={},
         heartbeat_s=3600,
     )
     doomed = RedisAdapter(
@@ -154,7 +152,6 @@ async def test_a_dead_node_is_withdrawn_and_its_members_announced(
         node_id="doomed",
         clock=clock,
         rng=random.Random(0),
-        cache_ttl_by_app={},
         heartbeat_s=3600,
     )
     await survivor.start()

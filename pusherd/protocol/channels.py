@@ -8,6 +8,7 @@ whether client events are allowed on it. Prefixes are tested longest first, in o
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
 
@@ -76,10 +77,15 @@ def is_valid_channel_name(name: str, max_length: int = DEFAULT_MAX_CHANNEL_NAME_
     return _NAME_CHARS.fullmatch(name) is not None
 
 
+@functools.lru_cache(maxsize=16_384)
 def classify_channel(
     name: str, max_length: int = DEFAULT_MAX_CHANNEL_NAME_LENGTH
 ) -> ChannelType | None:
-    """The channel's type, or ``None`` when the name is not a valid channel name."""
+    """The channel's type, or ``None`` when the name is not a valid channel name.
+
+    Cached: every client event and publish asks again about the same few names, and the answer
+    is a pure function of the name (a bounded cache, so hostile names cannot grow it).
+    """
     if not is_valid_channel_name(name, max_length):
         return None
     if name[0] == "#":

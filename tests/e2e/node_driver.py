@@ -362,12 +362,13 @@ class NodeDriver:
         port: int | None = None,
         options: dict[str, Any] | None = None,
         user_signer: str = "none",
-        user_data: dict[str, Any] | None = None,
+        user_data: dict[str, Any] | str | None = None,
     ) -> PusherJsClient:
         """Create a pusher-js 8 client (it starts connecting at once).
 
-        ``user_signer`` (``node``, ``node-wrong-secret``, ``python``) signs ``user_data`` for
-        ``pusher.signin()``; ``signer`` and ``user`` are the channel authorization's.
+        ``user_signer`` (``node``, ``node-wrong-secret``, ``python``, or ``app`` for a
+        ``user_data`` string signed as given) signs ``user_data`` for ``pusher.signin()``;
+        ``signer`` and ``user`` are the channel authorization's.
         """
         opts = pusher_js_options(server.host, port or server.port) | (options or {})
         await self.request(
@@ -392,7 +393,7 @@ class NodeDriver:
         user: dict[str, Any] | None = None,
         options: dict[str, Any] | None = None,
         user_signer: str = "none",
-        user_data: dict[str, Any] | None = None,
+        user_data: dict[str, Any] | str | None = None,
     ) -> EchoClient:
         """Create a Laravel Echo 2 client (``reverb`` passes ``cluster: ''`` itself)."""
         opts = echo_options(server.host, server.port, broadcaster) | (options or {})

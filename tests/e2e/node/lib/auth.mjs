@@ -9,7 +9,9 @@
 //   "none"               no signer: any auth attempt fails locally (public channels only)
 //
 // User signers (signin): "node" (authenticateUser), "node-wrong-secret", "python"
-// (authenticate_user, answered through `user_auth_request` / `auth_response`) and "none".
+// (authenticate_user, answered through `user_auth_request` / `auth_response`), "app" (the exact
+// user_data string given, signed with the SDK's token as an app's own endpoint would, e.g.
+// Laravel's with an integer id, which the SDK helpers refuse) and "none".
 //
 // Both SDK instances carry `encryptionMasterKeyBase64`, so their channel auth returns
 // `shared_secret` for private-encrypted- channels and their triggers encrypt (reference §5.3).
@@ -145,13 +147,17 @@ export function userHandler(clientName, signer, userData) {
       return;
     }
     try {
-      let signing;
-      if (signer === 'node') signing = requireSdk();
+      let result;
+      if (signer === 'app') {
+        const { token } = requireSdk().config;
+        const userDataString = typeof userData === 'string' ? userData : JSON.stringify(userData);
+        const signature = token.sign(`${socketId}::user::${userDataString}`);
+        result = { auth: `${token.key}:${signature}`, user_data: userDataString };
+      } else if (signer === 'node') result = requireSdk().authenticateUser(socketId, userData);
       else if (signer === 'node-wrong-secret') {
         requireSdk();
-        signing = sdkWrongSecret;
+        result = sdkWrongSecret.authenticateUser(socketId, userData);
       } else throw new Error(`client ${clientName} has no user signer`);
-      const result = signing.authenticateUser(socketId, userData);
       observe('user_auth_signed', { client: clientName, signer, result });
       callback(null, result);
     } catch (err) {

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-from pusherd.protocol.channels import DEFAULT_MAX_CHANNEL_NAME_LENGTH
+from pusherd.protocol.channels import DEFAULT_MAX_CHANNEL_NAME_LENGTH, classify_channel
 from pusherd.protocol.limits import Limits
 
 __all__ = [
@@ -169,6 +169,13 @@ class AppConfig:
         """The part of this app the sans-I/O session enforces."""
         # Same names on both sides, so Limits can never miss a field the app configures.
         return Limits(**{name: getattr(self, name) for name in _LIMIT_FIELDS})
+
+    def max_data_bytes(self, channel_name: str) -> int:
+        """The event data limit on that channel: the app's, or the cache's on cache channels."""
+        channel_type = classify_channel(channel_name, self.max_channel_name_length)
+        if channel_type is not None and channel_type.is_cache:
+            return min(self.max_message_size_bytes, self.max_cache_event_bytes)
+        return self.max_message_size_bytes
 
     def is_origin_allowed(self, origin: str | None) -> bool:
         """No list (or ``*``) allows every origin; otherwise the Origin header must be listed."""

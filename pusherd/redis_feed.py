@@ -40,6 +40,9 @@ logger = logging.getLogger("pusherd.redis_feed")
 
 #: How long one XREAD waits for entries; bounds how late a stop is noticed.
 _BLOCK_MS = 1000
+#: Room for ``{"event":…,"channel":…,"data":…}`` around the data: a 200-character event name,
+#: a 200-character channel and JSON escaping of both.
+_FRAME_OVERHEAD_BYTES = 1024
 
 
 class FeedMessageError(ValueError):
@@ -127,6 +130,11 @@ class RedisFeed:
                 raise FeedMessageError(f"unknown app id {envelope.app_id[:40]!r}")
             if classify_channel(envelope.channel, 200) is None:
                 raise FeedMessageError(f"invalid channel name {envelope.channel[:200]!r}")
+            # The frame is not decoded here, so the data limit is checked with room for the
+            # event name, channel and keys around it.
+            limit = app.max_data_bytes(envelope.channel) + _FRAME_OVERHEAD_BYTES
+            if len(envelope.frame) > limit:
+                raise FeedMessageError(f"frame of {len(envelope.frame)} bytes is over {limit}")
         except (BusFormatError, FeedMessageError) as exc:
             logger.warning("dropped a bus entry: %s", exc)
             return
@@ -142,6 +150,9 @@ class RedisFeed:
         channel = redis_channel[len(prefix) :].decode(errors="replace")
         try:
             frame, socket = laravel_frame(channel, message)
+            limit = self._laravel_app.max_data_bytes(channel) + _FRAME_OVERHEAD_BYTES
+            if len(frame) > limit:
+                raise FeedMessageError(f"frame of {len(frame)} bytes is over {limit}")
         except FeedMessageError as exc:
             logger.warning("dropped a Laravel broadcast on %r: %s", redis_channel[:200], exc)
             return

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Match, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["CONFIG_PATH", "REQUIRED_CONFIG_KEYS", "site_routes"]
+__all__ = ["BUILD_COMMAND", "CONFIG_PATH", "REQUIRED_CONFIG_KEYS", "site_routes"]
 
 CONFIG_PATH = "/demo/config.json"
 #: What the page cannot start without; ``wsHost``/``wsPort`` may be ``None`` ("the page's own").

@@ -57,7 +57,7 @@ def validate_event(raw: Any, app: AppConfig, *, is_batch_item: bool) -> TriggerE
     if data_bytes > app.max_message_size_bytes:
         raise ApiError(413, f"Event data is larger than {app.max_message_size_bytes} bytes")
     channels = _channels(raw, app, is_batch_item=is_batch_item)
-    if data_bytes > app.max_cache_event_bytes and any(_is_cache(name, app) for name in channels):
+    if data_bytes > min(app.max_data_bytes(name) for name in channels):
         # The cache keeps the event for its TTL, so its own (smaller) bound applies (§11).
         raise ApiError(
             413, f"Cache channel event data is larger than {app.max_cache_event_bytes} bytes"
@@ -101,11 +101,6 @@ def _channels(raw: dict[str, Any], app: AppConfig, *, is_batch_item: bool) -> tu
         if channel_type.kind is ChannelKind.ENCRYPTED and len(unique) > 1:
             raise ApiError(400, "An encrypted channel cannot be triggered with other channels")
     return unique
-
-
-def _is_cache(name: str, app: AppConfig) -> bool:
-    channel_type = classify_channel(name, app.max_channel_name_length)
-    return channel_type is not None and channel_type.is_cache
 
 
 async def _info_for(

@@ -175,3 +175,28 @@ async def test_laravel_redis_broadcast_skips_the_sender_socket(
         await asyncio.wait_for(sender.recv(), 0.3)
     await sender.close()
     await other.close()
+
+
+async def test_oversized_feed_messages_are_dropped_and_the_feed_goes_on(
+    start_pusherd: StartPusherd, redis_client: aioredis.Redis
+) -> None:
+    """The HTTP API's 10 KB data limit holds for events that come through Redis too."""
+    prefix = f"laravel_{uuid.uuid4().hex}_"
+    server = await _feed_server(start_pusherd, prefix)
+    ws, _ = await _subscribed(server, "matches")
+    stream = bus_stream(server.settings.redis_prefix)
+    oversized = encode_event("big", "matches", "x" * 20_000)
+    await redis_client.xadd(
+        stream, {BUS_FIELD: encode_bus_message(server.app_id, "matches", oversized)}
+    )
+    big = orjson.dumps({"event": "big", "data": {"blob": "x" * 20_000}, "socket": None})
+    small = orjson.dumps({"event": "small", "data": {"n": 1}, "socket": None})
+    for _ in range(50):  # the pattern subscription is made in the background
+        if await redis_client.publish(prefix + "matches", big):
+            break
+        await asyncio.sleep(0.05)
+    await redis_client.publish(prefix + "matches", small)
+    received = orjson.loads(await asyncio.wait_for(ws.recv(), 2))
+    assert received["event"] == "small"
+    await ws.close()
+    await redis_client.delete(stream)

@@ -15,7 +15,12 @@ import uvicorn
 from pusherd.app import build_app, server_config
 from pusherd.clock import IdFactory, SystemClock
 from pusherd.config import ConfigError, Settings, load_settings
-from pusherd.embedded import auth_extension, poller_companion
+from pusherd.embedded import (
+    AuthExtension,
+    auth_extension,
+    poller_companion,
+    scoreboard_routes,
+)
 
 __all__ = ["main"]
 
@@ -34,15 +39,21 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _banner(settings: Settings) -> str:
-    lines = [f"pusherd listening on http://{settings.host}:{settings.port}"]
+def _banner(settings: Settings, auth: AuthExtension) -> str:
+    base = f"http://{settings.host}:{settings.port}"
+    lines = [f"pusherd listening on {base}"]
     for app in settings.apps:
         # The secret is printed only for the built-in demo app, whose secret is public anyway.
         secret = app.secret.reveal() if settings.is_demo_app else "(from your configuration)"
         lines.append(f"  app id {app.app_id}  key {app.key}  secret {secret}")
         lines.append(f"  WebSocket: ws://{settings.host}:{settings.port}/app/{app.key}?protocol=7")
+    lines.append(f"  channel auth: {base}/broadcasting/auth")
+    lines.append(f"  API keys: {auth.database_url} (python -m auth keys create --help)")
     if settings.is_demo_app:
         lines.append("  (demo credentials: set PUSHERD_APP_ID/KEY/SECRET for real use)")
+    if auth.demo_key is not None:
+        lines.append(f"  demo API key: {auth.demo_key}")
+    lines.append(f"  scoreboard: {base}/")
     return "\n".join(lines)
 
 
@@ -71,7 +82,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.ExitStack() as resources:
         try:
             auth = auth_extension(
-                os.environ, settings, clock=clock, rng=system_random, resources=resources
+                os.environ,
+                settings,
+                clock=clock,
+                rng=system_random,
+                resources=resources,
+                has_demo_key=settings.is_demo_app,
             )
             poller = poller_companion(os.environ, settings) if settings.run_poller else None
         except ValueError as exc:
@@ -83,12 +99,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ids=IdFactory(system_random),
             rng=system_random,
             companions=(auth.companion,) if poller is None else (auth.companion, poller),
-            mounts=(auth.mount,),
+            mounts=(*scoreboard_routes(os.environ, settings), auth.mount),
             key_quota=auth.key_quota,
         )
-        print(_banner(settings), flush=True)
-        print(f"  channel auth: http://{settings.host}:{settings.port}/broadcasting/auth")
-        print(f"  API keys: {auth.database_url} (python -m auth keys create --help)", flush=True)
+        print(_banner(settings, auth), flush=True)
         uvicorn.Server(server_config(settings, app)).run()
     return 0
 

@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount
+from starlette.routing import BaseRoute
 
 from pusherd.adapters.base import Adapter
 from pusherd.adapters.local import LocalAdapter
@@ -106,7 +106,7 @@ def build_app(
     rng: random.Random,
     adapter: Adapter | None = None,
     companions: Sequence[Companion] = (),
-    mounts: Sequence[Mount] = (),
+    mounts: Sequence[BaseRoute] = (),
     key_quota: KeyQuota | None = None,
 ) -> Starlette:
     """The pusherd ASGI app for ``settings``; resources live exactly as long as its lifespan.
@@ -115,7 +115,8 @@ def build_app(
         adapter: state adapter; by default the one ``settings.adapter`` names.
         companions: things that run beside the server (the embedded poller, the auth
             service's revocation listener), entered after the adapter starts.
-        mounts: ASGI apps served on the same port after the HTTP API (the auth endpoints).
+        mounts: routes served on the same port after the HTTP API (the auth endpoints, the
+            demo page), tried in order.
         key_quota: per-API-key connection caps (the auth service's socket grants).
     """
 

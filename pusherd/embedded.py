@@ -12,24 +12,38 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import redis.asyncio as aioredis
 from argon2 import PasswordHasher
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 
 from auth.app import AuthService, build_auth_app
 from auth.channel_auth import AppCredentials
 from auth.config import load_settings as load_auth_settings
 from auth.config import read_policy
 from auth.grants import GrantRegistry
+from auth.keys import issue_key
 from auth.secret import Secret as AuthSecret
 from auth.sql import open_sql_key_store
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
 from pusherd.publisher import EventPublisher
+from pusherd.site import site_routes
 
-__all__ = ["AuthExtension", "GrantQuota", "auth_extension", "poller_companion"]
+__all__ = [
+    "SITE_DIST_DIR",
+    "AuthExtension",
+    "GrantQuota",
+    "auth_extension",
+    "poller_companion",
+    "scoreboard_routes",
+]
+
+#: Where ``npm run build`` puts the scoreboard page (clients/js-example).
+SITE_DIST_DIR = Path(__file__).resolve().parents[1] / "clients" / "js-example" / "dist"
 
 
 class GrantQuota:
@@ -49,6 +63,8 @@ class AuthExtension:
     companion: Companion
     key_quota: GrantQuota
     database_url: str
+    #: A fresh top-tier key for the demo (shown once, valid for a day), when one was asked for.
+    demo_key: str | None
 
 
 def auth_extension(
@@ -58,6 +74,7 @@ def auth_extension(
     clock: Clock,
     rng: random.Random,
     resources: contextlib.ExitStack,
+    has_demo_key: bool = False,
 ) -> AuthExtension:
     """The auth app for pusherd's first app, its key store open until ``resources`` closes.
 
@@ -72,13 +89,29 @@ def auth_extension(
         encryption_master_key_base64=auth_settings.encryption_master_key_base64,
     )
     store = resources.enter_context(open_sql_key_store(auth_settings.database_url))
+    policy = read_policy(auth_settings.policy_file)
+    demo_key = None
+    if has_demo_key:
+        # The demo viewer sees everything: the top tier, so presence channels work too.
+        top_tier = policy.tiers.names[-1]
+        now = datetime.fromtimestamp(clock.time(), UTC)
+        issued = issue_key(
+            rng=rng,
+            hasher=PasswordHasher(),
+            name="Demo viewer",
+            tier=top_tier,
+            now=now,
+            expires_at=now + timedelta(days=1),
+        )
+        store.put(issued.record)
+        demo_key = issued.plain.reveal()
     redis_url = auth_settings.redis_url or (
         settings.redis_url.reveal() if settings.redis_url is not None else None
     )
     redis = None if redis_url is None else aioredis.from_url(redis_url)
     auth_app = build_auth_app(
         store=store,
-        policy=read_policy(auth_settings.policy_file),
+        policy=policy,
         credentials=credentials,
         clock=clock,
         hasher=PasswordHasher(),
@@ -102,6 +135,7 @@ def auth_extension(
         companion=running,
         key_quota=GrantQuota(service.grants),
         database_url=auth_settings.database_url,
+        demo_key=demo_key,
     )
 
 
@@ -133,3 +167,21 @@ def poller_companion(environ: Mapping[str, str], settings: Settings) -> Companio
             yield
 
     return running
+
+
+def scoreboard_routes(environ: Mapping[str, str], settings: Settings) -> list[BaseRoute]:
+    """The demo scoreboard page at ``/`` and the settings it reads at ``/demo/config.json``.
+
+    The page connects back to the host and port it was served from, so one build works on any
+    address; it must come before the auth mount, which answers every other path.
+    """
+    sports = environ.get("POLLER_SPORTS", "football,basketball,baseball")
+    client_config: dict[str, object] = {
+        "key": settings.apps[0].key,
+        "wsHost": None,
+        "wsPort": None,
+        "wsPath": settings.path_prefix,
+        "authEndpoint": "/broadcasting/auth",
+        "sports": [sport.strip() for sport in sports.split(",") if sport.strip()],
+    }
+    return site_routes(dist_dir=SITE_DIST_DIR, client_config=client_config)

@@ -1,0 +1,75 @@
+// The scoreboard page: settings from pusherd's /demo/config.json, Laravel Echo on pusher-js.
+import { Board } from './board.js';
+import { showConnectionState } from './connection.js';
+import { createEcho } from './echo.js';
+import { MatchView } from './match-view.js';
+
+const KEY_SHAPE = /^pk_[A-Za-z0-9]+\.\S+$/;
+const byTestId = (id) => document.querySelector(`[data-testid=${id}]`);
+
+async function loadConfig() {
+  const response = await fetch('/demo/config.json', { cache: 'no-store' });
+  if (!response.ok) throw new Error(`GET /demo/config.json answered HTTP ${response.status}`);
+  return response.json();
+}
+
+function setKeyStatus(state, text) {
+  const status = byTestId('key-status');
+  status.dataset.state = state;
+  status.textContent = text;
+}
+
+function announce(text) {
+  byTestId('announcer').textContent = text;
+}
+
+async function start() {
+  const connectionState = byTestId('connection-state');
+  let config;
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    connectionState.dataset.state = 'failed';
+    connectionState.textContent = `cannot start: ${error.message}`;
+    return;
+  }
+  const view = new MatchView(byTestId('match-view'), { onKeyResult: setKeyStatus });
+  const board = new Board(byTestId('board'), {
+    sports: config.sports,
+    leagues: config.leagues ?? {},
+    onOpen: (match) => view.open(match),
+    onUpdate: (match) => view.update(match),
+    announce,
+  });
+
+  let echo = null;
+  let stopShowingState = () => {};
+  // Echo's auth headers are fixed when it is created, as in a Laravel app's echo.js: a new key
+  // means a new Echo. Cache channels refill the board at once after the switch.
+  const connect = (apiKey) => {
+    stopShowingState();
+    echo?.disconnect();
+    echo = createEcho(config, apiKey);
+    window.Echo = echo; // as a Laravel app's echo.js does: handy in the console
+    stopShowingState = showConnectionState(echo, connectionState);
+    board.attach(echo);
+    view.attach(echo, apiKey);
+  };
+
+  byTestId('api-key-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const apiKey = byTestId('api-key-input').value.trim();
+    if (apiKey && !KEY_SHAPE.test(apiKey)) {
+      setKeyStatus('rejected', 'That is not a pusherd API key: keys look like pk_<id>.<secret>.');
+      return;
+    }
+    setKeyStatus(
+      apiKey ? 'pending' : 'none',
+      apiKey ? 'Key set: open a match to use it.' : 'No key: live scores only.',
+    );
+    connect(apiKey);
+  });
+  connect('');
+}
+
+start();

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from types import TracebackType
+from typing import Any, Protocol
 
 import redis as sync_redis
 from redis.asyncio import Redis
@@ -28,6 +30,14 @@ logger = logging.getLogger("auth.revocation")
 #: Seconds to wait for Redis to confirm the subscription before serving.
 _SUBSCRIBE_TIMEOUT_S = 5.0
 _RETRY_DELAY_S = 1.0
+
+
+class MessageSource(Protocol):
+    """What the listening loop reads: a subscribed ``PubSub`` (or a stand-in in tests)."""
+
+    async def get_message(
+        self, *, ignore_subscribe_messages: bool, timeout: float | None
+    ) -> dict[str, Any] | None: ...
 
 
 def revocation_channel(prefix: str) -> str:
@@ -84,13 +94,15 @@ class RevocationListener:
             except asyncio.CancelledError:
                 pass
         if self._pubsub is not None:
-            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
+            # redis-py leaves PubSub.aclose unannotated; the alias gives it its real type.
+            close_pubsub: Callable[[], Awaitable[None]] = self._pubsub.aclose
+            await close_pubsub()
 
     async def wait_handled(self, count: int) -> None:
         async with self._changed:
             await self._changed.wait_for(lambda: self.handled >= count)
 
-    async def _run(self, pubsub: PubSub) -> None:
+    async def _run(self, pubsub: MessageSource) -> None:
         while True:
             try:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)

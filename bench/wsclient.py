@@ -464,7 +464,10 @@ class PusherClient(asyncio.Protocol):
 async def connect(port: int, stats: Stats, key: str, timeout: float = 30.0) -> PusherClient:
     loop = asyncio.get_running_loop()
     host = f"127.0.0.1:{port}"
-    factory: Callable[[], PusherClient] = lambda: PusherClient(stats, host, key)  # noqa: E731
+
+    def factory() -> PusherClient:
+        return PusherClient(stats, host, key)
+
     _, proto = await asyncio.wait_for(loop.create_connection(factory, "127.0.0.1", port), timeout)
     try:
         await asyncio.wait_for(asyncio.shield(proto.established), timeout)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 import orjson
 import redis.asyncio as aioredis
+from redis.typing import EncodableT, FieldT
 
 from poller.detect import MatchState
 from poller.model import EventType, Match, MatchEvent, StatusBucket, Team
@@ -154,9 +155,9 @@ class RedisSnapshots:
     async def save(self, sport: str, states: Sequence[MatchState]) -> None:
         if not states:
             return
-        mapping = {str(s.match.match_id): encode_state(s) for s in states}
+        mapping: dict[FieldT, EncodableT] = {str(s.match.match_id): encode_state(s) for s in states}
         pipe = self._redis.pipeline(transaction=True)
-        pipe.hset(self._key(sport), mapping=mapping)  # type: ignore[arg-type]
+        pipe.hset(self._key(sport), mapping=mapping)
         pipe.expire(self._key(sport), TTL_S)
         await pipe.execute()
 

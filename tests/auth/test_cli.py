@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -22,9 +23,9 @@ def store(migrated_engine: Engine) -> Iterator[SqlKeyStore]:
 
 
 def _create(
-    store: SqlKeyStore, hasher: CountingHasher, clock: FakeClock, out: io.StringIO, **kw: object
+    store: SqlKeyStore, hasher: CountingHasher, clock: FakeClock, out: io.StringIO, **kw: Any
 ) -> str:
-    args: dict[str, object] = {
+    args: dict[str, Any] = {
         "name": "Ada",
         "tier": "pro",
         "expires_in_s": None,
@@ -38,7 +39,7 @@ def _create(
         rng=random.Random(3),
         clock=clock,
         out=out,
-        **args,  # type: ignore[arg-type]
+        **args,
     )
     return out.getvalue().strip().splitlines()[-1]
 

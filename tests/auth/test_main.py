@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,9 @@ def test_revoke_announces_through_redis_when_configured(sqlite_url: str, redis_p
     presented = parse_key(created.getvalue().strip().splitlines()[-1])
     assert presented is not None
     client = sync_redis.Redis.from_url(REDIS_URL)
-    pubsub = client.pubsub()  # type: ignore[no-untyped-call]
+    # redis-py leaves Redis.pubsub unannotated; the alias gives it its real type.
+    make_pubsub: Callable[[], sync_redis.client.PubSub] = client.pubsub
+    pubsub = make_pubsub()
     try:
         pubsub.subscribe(revocation_channel(redis_prefix))
         assert pubsub.get_message(timeout=5.0) is not None  # the subscribe confirmation

@@ -89,7 +89,7 @@ async def test_a_listener_error_clears_the_cache_and_listening_resumes(
     client = Redis()  # never connected: the fake pubsub stands in for it
     listener = RevocationListener(redis=client, prefix="unused:", cache=cache)
     pubsub = _FlakyPubSub()
-    task = asyncio.get_running_loop().create_task(listener._run(pubsub))  # type: ignore[arg-type]
+    task = asyncio.get_running_loop().create_task(listener._run(pubsub))
     try:
         async with asyncio.timeout(TIMEOUT_S):
             await listener.wait_handled(1)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from auth.rules import ChannelRule, RuleTable, canonical_channel_name
@@ -58,9 +60,9 @@ def test_first_matching_rule_wins() -> None:
         ({"where": (("sport", "("),)}, "bad 'where'"),
     ],
 )
-def test_bad_rules_are_refused_at_load(kwargs: dict[str, object], message: str) -> None:
+def test_bad_rules_are_refused_at_load(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        ChannelRule("private-sports.{sport}", tier="pro", **kwargs)  # type: ignore[arg-type]
+        ChannelRule("private-sports.{sport}", tier="pro", **kwargs)
 
 
 def test_a_placeholder_may_appear_once() -> None:

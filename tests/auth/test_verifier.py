@@ -5,6 +5,7 @@ import dataclasses
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -33,16 +34,14 @@ def _verifier(
     )
 
 
-def _issue(
-    store: MemoryKeyStore, hasher: CountingHasher, clock: FakeClock, **kw: object
-) -> IssuedKey:
+def _issue(store: MemoryKeyStore, hasher: CountingHasher, clock: FakeClock, **kw: Any) -> IssuedKey:
     issued = issue_key(
         rng=random.Random(7),
         hasher=hasher,
         name="Ada",
         tier="pro",
         now=datetime.fromtimestamp(clock.time(), UTC),
-        **kw,  # type: ignore[arg-type]
+        **kw,
     )
     store.put(issued.record)
     return issued

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from poller.plan import DEFAULT_CADENCES, PlanInput, plan_next
@@ -7,8 +9,8 @@ from poller.plan import DEFAULT_CADENCES, PlanInput, plan_next
 FOOT = DEFAULT_CADENCES["football"]
 
 
-def inp(**kw: object) -> PlanInput:
-    base: dict[str, object] = dict(
+def inp(**kw: Any) -> PlanInput:
+    base: dict[str, Any] = dict(
         now=0.0,
         live_count=0,
         is_closing=False,
@@ -18,7 +20,7 @@ def inp(**kw: object) -> PlanInput:
         seconds_to_reset=86_400.0,
     )
     base.update(kw)
-    return PlanInput(**base)  # type: ignore[arg-type]
+    return PlanInput(**base)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 
 import httpx
 import orjson
@@ -9,6 +10,7 @@ import orjson
 from poller.clock import FakeClock
 from poller.config import PollerSettings, simulated_hosts
 from poller.metrics import PollerMetrics
+from poller.providers.apisports import ApiSportsProvider
 from poller.publish import CallbackPublisher
 from poller.service import build_pollers, embedded, running_poller
 from poller.simulator.app import Simulator
@@ -18,10 +20,10 @@ from tests.poller.conftest import PAID_KEY, SAMPLE_DAY
 from tests.poller.helpers import RecordingPublisher
 
 
-async def wait_for(predicate: object, timeout_s: float = 5.0) -> None:
+async def wait_for(predicate: Callable[[], object], timeout_s: float = 5.0) -> None:
     """A bounded wait for real-time machinery (scheduler ticks, uvicorn)."""
     async with asyncio.timeout(timeout_s):
-        while not predicate():  # type: ignore[operator]
+        while not predicate():
             await asyncio.sleep(0.02)
 
 
@@ -77,17 +79,20 @@ async def test_scheduler_steps_on_the_injected_clock_and_stops_in_bounded_time(
     assert pub.messages
 
 
-def test_build_pollers_gives_each_sport_its_own_quota_and_breaker() -> None:
+async def test_build_pollers_gives_each_sport_its_own_quota_and_breaker() -> None:
     settings = PollerSettings(hosts=simulated_hosts("http://127.0.0.1:1", ("football", "baseball")))
-    pollers = build_pollers(
-        settings,
-        provider=None,  # type: ignore[arg-type]
-        publisher=CallbackPublisher(deliver=lambda *a: None),
-        snapshots=MemorySnapshots(),
-        clock=FakeClock(0.0),
-        rng=random.Random(1),
-        metrics=PollerMetrics(),
-    )
+    clock = FakeClock(0.0)
+    async with httpx.AsyncClient() as http:
+        provider = ApiSportsProvider(client=http, hosts=settings.hosts, api_key=None, clock=clock)
+        pollers = build_pollers(
+            settings,
+            provider=provider,
+            publisher=CallbackPublisher(deliver=lambda *a: None),
+            snapshots=MemorySnapshots(),
+            clock=clock,
+            rng=random.Random(1),
+            metrics=PollerMetrics(),
+        )
     assert [p.sport for p in pollers] == ["football", "baseball"]
     assert pollers[0].p.budget is not pollers[1].p.budget
     assert pollers[0].p.breaker is not pollers[1].p.breaker

@@ -29,6 +29,27 @@ if ! redis_up; then
   redis_up || { echo "test-setup: redis-server did not start" >&2; exit 1; }
 fi
 
+# PostgreSQL for the auth service's key store tests: user postgres over TCP on 127.0.0.1:5432,
+# trust authentication (as on this machine kind); installed and started where missing.
+postgres_up() {
+  command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1 -p 5432 -U postgres
+}
+if ! postgres_up; then
+  command -v pg_ctlcluster >/dev/null || apt_install postgresql
+  version=$(ls /etc/postgresql | sort -V | tail -n 1)
+  if [ -n "$version" ]; then
+    hba="/etc/postgresql/$version/main/pg_hba.conf"
+    # Local tests only: trust connections from this machine's loopback, nothing else.
+    if ! grep -q "pusherd-tests" "$hba"; then
+      sed -i '1i host all all 127.0.0.1/32 trust # pusherd-tests' "$hba"
+    fi
+    pg_ctlcluster --skip-systemctl-redirect "$version" main start || \
+      pg_ctlcluster --skip-systemctl-redirect "$version" main reload || true
+  fi
+  for _ in $(seq 50); do postgres_up && break; sleep 0.2; done
+  postgres_up || { echo "test-setup: PostgreSQL did not start on 127.0.0.1:5432" >&2; exit 1; }
+fi
+
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   apt_install nodejs npm
 fi

@@ -7,54 +7,16 @@ Requests are the ones pusher-js and Echo send (§14.4): form-encoded ``socket_id
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import random
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 import websockets
-from argon2 import PasswordHasher
-from starlette.applications import Starlette
 
-from auth.keys import issue_key
-from auth.sql import open_sql_key_store
-from pusherd.app import build_app
-from pusherd.clock import IdFactory, SystemClock
-from pusherd.config import Settings
-from pusherd.embedded import auth_extension
-from tests.servers import RunningServer, make_settings
-
-POLICY = """
-[[tiers]]
-name = "free"
-channel_kinds = ["public"]
-max_connections = 2
-rest_requests_per_minute = 60
-
-[[tiers]]
-name = "pro"
-channel_kinds = ["public", "private", "encrypted", "presence"]
-max_connections = 1
-rest_requests_per_minute = 600
-
-[[channels]]
-pattern = "private-sports.{sport}.leagues.{league}.matches.{match}"
-tier = "pro"
-
-[[channels]]
-pattern = "presence-sports.{sport}.leagues.{league}.matches.{match}"
-tier = "pro"
-user_info = ["id", "name"]
-
-[signin]
-tier = "free"
-user_info = ["id", "name"]
-"""
-MATCH = "sports.football.leagues.premier-league.matches.7"
+from tests.auth_server import MATCH, create_key, embedded_auth_server
+from tests.servers import RunningServer
 
 
 @pytest.fixture
@@ -65,46 +27,16 @@ def database_url(tmp_path: Path) -> str:
 @pytest.fixture
 def keys(database_url: str) -> dict[str, str]:
     """One plain key per tier, created the way the CLI creates them."""
-    issued = {}
-    with open_sql_key_store(database_url) as store:
-        for tier, name in (("free", "Fran"), ("pro", "Ada Lovelace")):
-            key = issue_key(
-                rng=random.Random(tier),
-                hasher=PasswordHasher(),
-                name=name,
-                tier=tier,
-                now=datetime.now(UTC),
-            )
-            store.put(key.record)
-            issued[tier] = key.plain.reveal()
-    return issued
+    return {
+        "free": create_key(database_url, tier="free", name="Fran"),
+        "pro": create_key(database_url, tier="pro", name="Ada Lovelace"),
+    }
 
 
 @pytest.fixture
 def server(database_url: str, tmp_path: Path, keys: dict[str, str]) -> Iterator[RunningServer]:
-    policy_file = tmp_path / "policy.toml"
-    policy_file.write_text(POLICY)
-    environ = {"DATABASE_URL": database_url, "AUTH_POLICY_FILE": str(policy_file)}
-    with contextlib.ExitStack() as resources:
-
-        def embedded_app(settings: Settings) -> Starlette:
-            clock, rng = SystemClock(), random.Random()
-            auth = auth_extension(environ, settings, clock=clock, rng=rng, resources=resources)
-            return build_app(
-                settings,
-                clock=clock,
-                ids=IdFactory(rng),
-                rng=rng,
-                companions=(auth.companion,),
-                mounts=(auth.mount,),
-                key_quota=auth.key_quota,
-            )
-
-        running = RunningServer(make_settings(), app_factory=embedded_app).start()
-        try:
-            yield running
-        finally:
-            running.stop()
+    with embedded_auth_server(tmp_path, database_url) as running:
+        yield running
 
 
 async def _connect(server: RunningServer) -> tuple[websockets.ClientConnection, str]:

@@ -116,7 +116,9 @@ export function getClient(name) {
 
 /** `userAuthentication` for `pusher.signin()`, signed by `userSigner` over `userData`. */
 function userAuthentication(client, userSigner, userData) {
-  return { customHandler: userHandler(client, userSigner, userData) };
+  // `headers` too: Echo 2.5 writes its bearerToken into userAuthentication.headers and
+  // throws when an app's own userAuthentication has none.
+  return { customHandler: userHandler(client, userSigner, userData), headers: {} };
 }
 
 /**
@@ -134,9 +136,15 @@ export function createPusher({
   user_signer = 'none',
   user_data = null,
 }) {
+  // signer 'endpoint': the client's own options (authEndpoint, channelAuthorization with
+  // headers) reach a real HTTP auth endpoint, as in a browser.
+  const auth =
+    signer === 'endpoint'
+      ? {}
+      : { channelAuthorization: { customHandler: customHandler(client, signer, user) } };
   const pusher = new PusherJs(key, {
     ...options,
-    channelAuthorization: { customHandler: customHandler(client, signer, user) },
+    ...auth,
     userAuthentication: userAuthentication(client, user_signer, user_data),
   });
   register(client, { pusher, echo: null });
@@ -158,12 +166,14 @@ export function createEcho({
   user_signer = 'none',
   user_data = null,
 }) {
+  // signer 'endpoint': Echo's own authEndpoint and bearerToken reach a real HTTP endpoint.
+  const auth = signer === 'endpoint' ? {} : { authorizer: echoAuthorizer(client, signer, user) };
   const echo = new Echo({
     ...options,
     broadcaster,
     key,
     Pusher: PusherJs,
-    authorizer: echoAuthorizer(client, signer, user),
+    ...auth,
     userAuthentication: userAuthentication(client, user_signer, user_data),
   });
   const pusher = echo.connector.pusher;

@@ -12,9 +12,9 @@ from auth.clock import Clock, SystemClock
 from auth.config import AuthOptions, AuthSettings, load_settings, read_policy
 from auth.grants import GrantRegistry, MemoryGrants, RedisGrants, SocketGrant
 from auth.policy import Policy, default_policy, load_policy
-from auth.secret import Secret
 from auth.sql import SqlKeyStore, create_engine_for_url, open_sql_key_store
 from auth.store import KeyStore, MemoryKeyStore
+from pusherd.protocol.secret import Secret
 
 __all__ = [
     "AppCredentials",

@@ -20,7 +20,7 @@ import hmac
 from dataclasses import dataclass
 
 from auth.keys import ApiKey
-from auth.secret import Secret
+from pusherd.protocol.secret import Secret
 
 __all__ = ["DEFAULT_CACHE_TTL_S", "CacheEntry", "VerificationCache"]
 

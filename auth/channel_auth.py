@@ -15,8 +15,8 @@ from dataclasses import dataclass
 
 import orjson
 
-from auth.secret import Secret
 from pusherd.protocol.channels import ChannelKind
+from pusherd.protocol.secret import Secret
 from pusherd.protocol.signatures import (
     channel_string_to_sign,
     encrypted_shared_secret,

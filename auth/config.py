@@ -28,8 +28,8 @@ from auth.cache import DEFAULT_CACHE_TTL_S
 from auth.grants import DEFAULT_GRANT_TTL_S
 from auth.policy import Policy, default_policy, load_policy
 from auth.ratelimit import FailureLimits
-from auth.secret import Secret
 from auth.sql import DEFAULT_DATABASE_URL
+from pusherd.protocol.secret import Secret
 
 __all__ = ["DEFAULT_REDIS_PREFIX", "AuthOptions", "AuthSettings", "load_settings", "read_policy"]
 

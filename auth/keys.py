@@ -15,7 +15,7 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 
-from auth.secret import Secret
+from pusherd.protocol.secret import Secret
 
 __all__ = [
     "KEY_PREFIX",

@@ -14,6 +14,7 @@ from typing import Any
 
 from pusherd.protocol.channels import DEFAULT_MAX_CHANNEL_NAME_LENGTH, classify_channel
 from pusherd.protocol.limits import Limits
+from pusherd.protocol.secret import Secret
 
 __all__ = [
     "WEBHOOK_EVENT_TYPES",
@@ -36,29 +37,6 @@ DEMO_APP_SECRET = "pusherd-secret"
 
 class ConfigError(ValueError):
     """A configuration value that cannot be used; the message names the field and the value."""
-
-
-class Secret:
-    """A string that never shows itself in a repr, a log line or an error."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 _LIMIT_FIELDS = tuple(limit.name for limit in fields(Limits))

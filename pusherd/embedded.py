@@ -25,7 +25,6 @@ from auth.config import load_settings as load_auth_settings
 from auth.config import read_policy
 from auth.grants import GrantRegistry
 from auth.keys import issue_key
-from auth.secret import Secret as AuthSecret
 from auth.sql import open_sql_key_store
 from pusherd.app import Companion
 from pusherd.clock import Clock
@@ -85,7 +84,7 @@ def auth_extension(
     app = settings.apps[0]
     credentials = AppCredentials(
         key=app.key,
-        secret=AuthSecret(app.secret.reveal()),
+        secret=app.secret,
         encryption_master_key_base64=auth_settings.encryption_master_key_base64,
     )
     store = resources.enter_context(open_sql_key_store(auth_settings.database_url))

@@ -311,6 +311,7 @@ PROTOCOL_ALL = {
         "Session",
         "SignIn",
     ],
+    "pusherd.protocol.secret": ["Secret"],
     "pusherd.protocol.signatures": [
         "EMPTY_BODY_MD5",
         "body_md5",

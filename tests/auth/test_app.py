@@ -23,8 +23,8 @@ from auth.grants import MemoryGrants, RedisGrants
 from auth.keys import IssuedKey, issue_key
 from auth.policy import default_policy
 from auth.revocation import RevocationListener, publish_revocation
-from auth.secret import Secret
 from auth.store import MemoryKeyStore
+from pusherd.protocol.secret import Secret
 from pusherd.protocol.signatures import channel_string_to_sign, verify_token
 from tests.auth.conftest import REDIS_URL, CountingHasher, FakeClock
 

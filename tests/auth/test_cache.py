@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 from auth.cache import VerificationCache
 from auth.keys import ApiKey
-from auth.secret import Secret
+from pusherd.protocol.secret import Secret
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 

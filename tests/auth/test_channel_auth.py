@@ -15,8 +15,8 @@ from auth.channel_auth import (
     user_auth_body,
     user_data_for,
 )
-from auth.secret import Secret
 from pusherd.protocol.channels import ChannelKind
+from pusherd.protocol.secret import Secret
 from pusherd.protocol.signatures import (
     channel_string_to_sign,
     user_string_to_sign,

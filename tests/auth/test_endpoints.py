@@ -21,8 +21,8 @@ from auth.channel_auth import AppCredentials
 from auth.config import AuthOptions
 from auth.keys import issue_key
 from auth.policy import default_policy
-from auth.secret import Secret
 from auth.store import MemoryKeyStore
+from pusherd.protocol.secret import Secret
 from pusherd.protocol.signatures import (
     channel_string_to_sign,
     encrypted_shared_secret,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from auth.secret import Secret
+from pusherd.protocol.secret import Secret
 
 
 def test_secret_never_prints_its_value() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 import uvicorn
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -29,7 +30,9 @@ from pusherd.clock import Clock, IdFactory
 from pusherd.config import Settings
 from pusherd.hooks import KeyQuota
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
+from pusherd.http.metrics import METRICS_STATE_KEY
 from pusherd.http.routes import api_routes
+from pusherd.metrics import ServerCollector
 from pusherd.protocol.bus import bus_stream
 from pusherd.publisher import EventPublisher
 from pusherd.redis_feed import RedisFeed
@@ -158,7 +161,15 @@ def build_app(
                 await feed.start()
             for companion in companions:
                 await stack.enter_async_context(companion(http_context.publisher))
-            yield {ENDPOINT_STATE_KEY: endpoint, HTTP_STATE_KEY: http_context}
+            registry = CollectorRegistry(auto_describe=False)
+            registry.register(
+                ServerCollector(endpoint=endpoint, webhooks=webhooks, adapter=state_adapter)
+            )
+            yield {
+                ENDPOINT_STATE_KEY: endpoint,
+                HTTP_STATE_KEY: http_context,
+                METRICS_STATE_KEY: registry,
+            }
 
     return Starlette(
         routes=[*api_routes(), *mounts],

@@ -54,6 +54,8 @@ class WebSocketEndpoint:
         self.ids = ids
         self.connections: dict[str, LiveConnection] = {}
         self.connections_per_app: Counter[str] = Counter()
+        #: Sockets closed for falling too far behind (read by the metrics collector).
+        self.slow_consumers_dropped = 0
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
 

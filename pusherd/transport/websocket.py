@@ -192,6 +192,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             # A reader this far behind would only grow our memory: reconnecting gives it a
             # fresh start, and nobody else waited for it.
             logger.warning("dropping slow consumer %s", self.socket_id)
+            self.endpoint.slow_consumers_dropped += 1
             self.refuse(ConnectionRefused(CloseCode.RECONNECT, "Too far behind; reconnect"))
 
     def terminate(self) -> None:

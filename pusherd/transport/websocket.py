@@ -327,7 +327,8 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         session = self.session
         assert session is not None
         try:
-            command = session.receive(parse_client_frame(payload), self.endpoint.clock.monotonic())
+            # The time the bytes arrived, as data_received recorded it: one clock read a read.
+            command = session.receive(parse_client_frame(payload), self.last_seen)
         except PusherError as exc:
             self.deliver(text_frame(exc.to_frame()))
             return

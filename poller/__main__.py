@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 
-from poller.cache import DataCache, RedisCache
+from poller.cache import DataCache, MemoryCache, RedisCache
 from poller.clock import Clock, SystemClock
 from poller.config import PollerSettings, SettingsError, load_settings
 from poller.metrics import PollerMetrics
@@ -93,6 +93,7 @@ async def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         cache: DataCache | None = None
         if args.print_only:
             publisher = CallbackPublisher(deliver=_printer, app_id=settings.app_id)
+            cache = MemoryCache(clock=clock)  # no Redis: the read cache stays in memory
         else:
             redis = aioredis.Redis.from_url(
                 settings.redis_url or "redis://127.0.0.1:6379/0",

@@ -6,7 +6,11 @@ sport's live list, and the day's fixture list. TTLs follow how fast each kind ch
 change invalidates the day's fixture list, which embeds statuses.
 
 Keys (under the configured prefix): ``cache:{sport}:match:{id}``, ``cache:{sport}:live``,
-``cache:{sport}:fixtures:{YYYY-MM-DD}``.
+``cache:{sport}:fixtures:{YYYY-MM-DD}``, and the reference data refreshed on spare quota
+(:mod:`poller.reference`): ``cache:{sport}:leagues``, ``cache:{sport}:teams:{league}``,
+``cache:{sport}:standings:{league}``, each ``{"sport", "kind", "league", "season",
+"fetched_at", "response"}`` where ``response`` is the upstream's array unchanged (upstream
+reference §3.5). :class:`CacheReader` is what a later data API reads.
 """
 
 from __future__ import annotations
@@ -22,15 +26,18 @@ from poller.catalogue import LeagueCatalogue
 from poller.clock import Clock
 from poller.model import Match, StatusBucket
 from poller.payloads import update_payload
+from poller.refplan import RefKind, Refresh
 
 __all__ = [
     "TTL_S",
     "CacheKind",
+    "CacheReader",
     "DataCache",
     "MemoryCache",
     "RedisCache",
     "cache_entries",
     "cache_key",
+    "reference_entry",
 ]
 
 
@@ -40,8 +47,9 @@ class CacheKind(enum.Enum):
     MATCH_SETTLED = "match_settled"  # finished, postponed, cancelled: hours
     MATCH_SCHEDULED = "match_scheduled"
     FIXTURES = "fixtures"
-    TEAMS = "teams"
-    LEAGUES = "leagues"
+    TEAMS = "teams"  # refreshed every few hours
+    LEAGUES = "leagues"  # refreshed daily
+    STANDINGS = "standings"  # refreshed every 20 minutes around matches
 
 
 TTL_S: Mapping[CacheKind, int] = {
@@ -51,7 +59,15 @@ TTL_S: Mapping[CacheKind, int] = {
     CacheKind.MATCH_SCHEDULED: 30 * 60,
     CacheKind.FIXTURES: 15 * 60,
     CacheKind.TEAMS: 24 * 3600,
-    CacheKind.LEAGUES: 24 * 3600,
+    # Longer than the refresh cadence, so one refresh put off by live work leaves no gap.
+    CacheKind.LEAGUES: 30 * 3600,
+    # A table is wrong once a result is in; it is also dropped at each final whistle.
+    CacheKind.STANDINGS: 60 * 60,
+}
+_REF_KIND = {
+    RefKind.LEAGUES: CacheKind.LEAGUES,
+    RefKind.TEAMS: CacheKind.TEAMS,
+    RefKind.STANDINGS: CacheKind.STANDINGS,
 }
 
 
@@ -93,6 +109,22 @@ def cache_entries(
 
 def cache_key(sport: str, kind: str, ident: str | int | None = None) -> str:
     return f"cache:{sport}:{kind}" + (f":{ident}" if ident is not None else "")
+
+
+def reference_entry(
+    sport: str, request: Refresh, items: list[Any], now: float
+) -> tuple[str, bytes, int]:
+    """``(key, value, ttl_s)`` for one refreshed piece of reference data."""
+    value = {
+        "sport": sport,
+        "kind": request.kind.value,
+        "league": request.league_id,
+        "season": request.season,
+        "fetched_at": now,
+        "response": items,
+    }
+    key = cache_key(sport, request.kind.value, request.league_id)
+    return key, orjson.dumps(value), TTL_S[_REF_KIND[request.kind]]
 
 
 class DataCache(Protocol):
@@ -147,3 +179,43 @@ class RedisCache:
     async def delete(self, *keys: str) -> None:
         if keys:
             await self._redis.delete(*(self._prefix + k for k in keys))
+
+
+class CacheReader:
+    """The read side for a later data API: parsed JSON, or None when absent or expired.
+
+    Reads go through any :class:`DataCache` (Redis in production, memory in the embedded
+    mode), so the data API and the poller agree on keys by sharing this class.
+    """
+
+    def __init__(self, cache: DataCache) -> None:
+        self._cache = cache
+
+    async def _read(self, key: str) -> Any:
+        raw = await self._cache.get(key)
+        return None if raw is None else orjson.loads(raw)
+
+    async def match(self, sport: str, match_id: int) -> dict[str, Any] | None:
+        """The latest compact ``match.update`` payload of one match."""
+        value = await self._read(cache_key(sport, "match", match_id))
+        return value if isinstance(value, dict) else None
+
+    async def live(self, sport: str) -> list[dict[str, Any]] | None:
+        """The compact payloads of the sport's matches in play at the last live poll."""
+        value = await self._read(cache_key(sport, "live"))
+        return value if isinstance(value, list) else None
+
+    async def leagues(self, sport: str) -> dict[str, Any] | None:
+        """The host's ``/leagues`` answer (seasons, coverage) with when it was fetched."""
+        value = await self._read(cache_key(sport, "leagues"))
+        return value if isinstance(value, dict) else None
+
+    async def teams(self, sport: str, league: int) -> dict[str, Any] | None:
+        """One league's ``/teams`` answer (current season) with when it was fetched."""
+        value = await self._read(cache_key(sport, "teams", league))
+        return value if isinstance(value, dict) else None
+
+    async def standings(self, sport: str, league: int) -> dict[str, Any] | None:
+        """One league's ``/standings`` answer; None right after a result until refetched."""
+        value = await self._read(cache_key(sport, "standings", league))
+        return value if isinstance(value, dict) else None

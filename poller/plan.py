@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["DEFAULT_CADENCES", "Cadence", "Plan", "PlanInput", "plan_next"]
+__all__ = ["DEFAULT_CADENCES", "Cadence", "Plan", "PlanInput", "live_demand", "plan_next"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,16 +59,32 @@ class Plan:
     budget_floor_s: float
 
 
+def _time_left(cadence: Cadence, state: PlanInput) -> tuple[float, float]:
+    """Seconds of live and of idle time expected before the reset."""
+    live_left = min(state.seconds_to_reset, max(state.expected_live_s, 0.0))
+    if state.live_count > 0:
+        live_left = max(live_left, min(state.seconds_to_reset, cadence.match_length_s / 2))
+    return live_left, max(0.0, state.seconds_to_reset - live_left)
+
+
+def live_demand(cadence: Cadence, state: PlanInput) -> float:
+    """Calls the live plan wants before the reset if the quota did not bind.
+
+    Counted at the closing-minutes cadence throughout, an upper bound: low-priority work
+    (:mod:`poller.refplan`) may only spend what is left above it, so it never makes the quota
+    bind on live polls.
+    """
+    live_left, idle_left = _time_left(cadence, state)
+    return live_left / min(cadence.live_s, cadence.closing_s) + idle_left / cadence.idle_s
+
+
 def plan_next(cadence: Cadence, state: PlanInput) -> Plan:
     """Seconds until the next live poll of one sport, and why."""
     if state.usable_calls <= 0:
         # Daily budget spent down to the reserve: nothing until the reset (plus a margin).
         return Plan(state.seconds_to_reset + 1, "quota reserve reached", state.seconds_to_reset)
     is_live = state.live_count > 0
-    live_left = min(state.seconds_to_reset, max(state.expected_live_s, 0.0))
-    if is_live:
-        live_left = max(live_left, min(state.seconds_to_reset, cadence.match_length_s / 2))
-    idle_left = max(0.0, state.seconds_to_reset - live_left)
+    live_left, idle_left = _time_left(cadence, state)
     wanted_live = live_left / cadence.live_s
     wanted_idle = idle_left / cadence.idle_s
     live_floor = idle_floor = 0.0

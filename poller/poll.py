@@ -3,9 +3,10 @@
 :meth:`SportPoller.step` does the one thing that is due now and returns how long to wait before
 the next step; the scheduler only calls it. Priorities: a batch not yet handed to pusherd, then
 live matches, then final states of matches that just left the live feed (by ``ids``), then the
-day's fixtures. Every upstream call passes the circuit breaker, the per-minute token bucket and
-the daily budget first; failures back off with jitter. Stored state advances only once pusherd
-has the changes, so nothing is lost to a publish failure or a restart.
+day's fixtures, then reference data on spare quota only (:mod:`poller.reference`). Every
+upstream call passes the circuit breaker, the per-minute token bucket and the daily budget
+first; failures back off with jitter. Stored state advances only once pusherd has the changes,
+so nothing is lost to a publish failure or a restart.
 """
 
 from __future__ import annotations
@@ -20,11 +21,11 @@ from poller.cache import DataCache, cache_entries, cache_key
 from poller.catalogue import LeagueCatalogue
 from poller.clock import Clock
 from poller.detect import MatchState, detect
-from poller.livestate import live_facts
+from poller.livestate import LiveFacts, live_facts
 from poller.metrics import PollerMetrics
 from poller.model import StatusBucket
 from poller.normalize import NormalizeError, normalize_item, raw_is_live, raw_match_id
-from poller.plan import Cadence, PlanInput, plan_next
+from poller.plan import Cadence, PlanInput, live_demand, plan_next
 from poller.providers.base import (
     AuthRejected,
     Fetch,
@@ -35,7 +36,9 @@ from poller.providers.base import (
     UpstreamError,
 )
 from poller.publish import Publisher, PublishError
-from poller.resilience import Backoff, CircuitBreaker, QuotaBudget, TokenBucket
+from poller.reference import ReferenceRefresher
+from poller.refplan import RefreshCadence, spare_calls
+from poller.resilience import Backoff, BreakerState, CircuitBreaker, QuotaBudget, TokenBucket
 from poller.routing import Outbound, RoutingOptions, route
 from poller.snapshots import SnapshotStore
 
@@ -67,6 +70,8 @@ class PollerParts:
     routing: RoutingOptions = field(default_factory=RoutingOptions)
     finished_grace_s: float = 600.0
     cache: DataCache | None = None
+    #: Reference-data refreshes on spare quota (needs ``cache``); None turns them off.
+    refresh: RefreshCadence | None = field(default_factory=RefreshCadence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +110,18 @@ class SportPoller:
         self.is_stopped = False
         self.is_stale = False
         self._last_change_at = now
+        self.reference: ReferenceRefresher | None = None
+        if parts.cache is not None and parts.refresh is not None:
+            self.reference = ReferenceRefresher(
+                sport=sport, provider=parts.provider, cache=parts.cache, cadence=parts.refresh
+            )
 
     async def load(self) -> None:
         """Resume from the last saved state (restart without re-sending or missing events)."""
         self.states = await self.p.snapshots.load(self.sport)
         self._live_ids = {i for i, s in self.states.items() if s.match.status.is_in_play}
+        if self.reference is not None:
+            self.reference.observe((s.match for s in self.states.values()), self.p.clock.time())
 
     async def step(self) -> float:
         """Run what is due; return seconds until the next step is worth running."""
@@ -134,9 +146,12 @@ class SportPoller:
             return self._failed(kind, exc, now)
         self.p.breaker.record_success()
         self.p.metrics.set_circuit(self.sport, self.p.breaker.state)
-        self._failures = 0
         self.p.metrics.polls.labels(sport=self.sport, kind=kind).inc()
         self._observe_quota(fetch, now)
+        if kind == "reference" and self.reference is not None:
+            await self.reference.store(fetch, now)  # leaves the live backoff alone
+            return self._wait(self.p.clock.time())
+        self._failures = 0
         self._process(kind, fetch, now)
         return await self._flush(self.p.clock.time())
 
@@ -154,6 +169,24 @@ class SportPoller:
             return "detail"  # may dip into the reserve: final scores matter most
         if now >= self.next_fixtures_at and self.p.budget.usable(now) > 0:
             return "fixtures"
+        if self.reference is not None and now >= self.reference.next_at:
+            plan_input, _ = self._plan_input(now)
+            spare = spare_calls(
+                self.reference.cadence,
+                usable=self.p.budget.usable(now),
+                live_demand=live_demand(self.p.cadence, plan_input),
+            )
+            request = self.reference.due(
+                (s.match for s in self.states.values()),
+                now=now,
+                spare_calls=spare,
+                next_live_in_s=self.next_live_at - now,
+                # Keep a token for the live poll; a half-open breaker's probe is live work.
+                can_call=self.p.breaker.state is BreakerState.CLOSED
+                and self.p.bucket.tokens(now) >= 2,
+            )
+            if request is not None:
+                return "reference"
         return None
 
     def _final_due_at(self) -> float:
@@ -161,9 +194,13 @@ class SportPoller:
 
     def _wait(self, now: float) -> float:
         nxt = min(self.next_live_at, self._final_due_at(), self.next_fixtures_at)
+        if self.reference is not None:
+            nxt = min(nxt, max(now, self.reference.next_at))
         return max(0.0, nxt - now)
 
     async def _call(self, kind: str, now: float) -> Fetch:
+        if kind == "reference" and self.reference is not None:
+            return await self.reference.fetch()
         if kind == "detail":
             ids = sorted(i for i, (due, _) in self._finishing.items() if due <= now)
             return await self.p.provider.by_ids(self.sport, ids)
@@ -251,30 +288,31 @@ class SportPoller:
             return
         if kind != "live":
             return
+        plan_input, facts = self._plan_input(now)
+        self._check_stale(facts.live_count, now)
+        plan = plan_next(self.p.cadence, plan_input)
+        self.next_live_at = now + plan.interval_s
+        if plan.reason == "quota reserve reached":
+            logger.warning(
+                "%s: daily quota down to the reserve, pausing until the reset", self.sport
+            )
+
+    def _plan_input(self, now: float) -> tuple[PlanInput, LiveFacts]:
         facts = live_facts(
             (s.match for s in self.states.values()),
             now=now,
             day_end=now + self.p.budget.seconds_to_reset(now),
             match_length_s=self.p.cadence.match_length_s,
         )
-        self._check_stale(facts.live_count, now)
-        plan = plan_next(
-            self.p.cadence,
-            PlanInput(
-                now=now,
-                live_count=facts.live_count,
-                is_closing=facts.is_closing,
-                next_kickoff=facts.next_kickoff,
-                expected_live_s=facts.expected_live_s,
-                usable_calls=self.p.budget.usable(now),
-                seconds_to_reset=self.p.budget.seconds_to_reset(now),
-            ),
-        )
-        self.next_live_at = now + plan.interval_s
-        if plan.reason == "quota reserve reached":
-            logger.warning(
-                "%s: daily quota down to the reserve, pausing until the reset", self.sport
-            )
+        return PlanInput(
+            now=now,
+            live_count=facts.live_count,
+            is_closing=facts.is_closing,
+            next_kickoff=facts.next_kickoff,
+            expected_live_s=facts.expected_live_s,
+            usable_calls=self.p.budget.usable(now),
+            seconds_to_reset=self.p.budget.seconds_to_reset(now),
+        ), facts
 
     async def _prune(self, now: float) -> None:
         """Forget settled matches that kicked off over a day and a half ago."""
@@ -342,6 +380,9 @@ class SportPoller:
             logger.error("%s: upstream rejected the key, polling stopped: %s", self.sport, exc)
             self.is_stopped = True
             return 3600.0
+        if kind == "reference" and self.reference is not None:
+            self.reference.failed(exc, now)  # never the breaker or the live backoff
+            return self._wait(now)
         if isinstance(exc, Unavailable | RateLimited):
             self.p.breaker.record_failure(now)
             self.p.metrics.set_circuit(self.sport, self.p.breaker.state)
@@ -388,6 +429,8 @@ class SportPoller:
         for state in states:
             self.states[state.match.match_id] = state
         await self._write_cache(pending, is_status_changed)
+        if self.reference is not None:
+            await self.reference.after_poll([s.match for s in states], pending.polled_at)
         # Planned from the state subscribers now have, so the plan sees this poll's matches.
         self._schedule(pending.kind, pending.polled_at)
         if pending.kind == "fixtures":

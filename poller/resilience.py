@@ -131,6 +131,11 @@ class TokenBucket:
             return True
         return False
 
+    def tokens(self, now: float) -> float:
+        """Calls the bucket would allow right now (low-priority work leaves one for live)."""
+        self._refill(now)
+        return self._tokens
+
     def wait_s(self, now: float) -> float:
         """Seconds until a token is available."""
         self._refill(now)

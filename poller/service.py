@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from poller.cache import DataCache
+from poller.cache import DataCache, MemoryCache
 from poller.catalogue import LeagueCatalogue
 from poller.clock import Clock, SystemClock
 from poller.config import PollerSettings, load_catalogue, load_settings
@@ -83,6 +83,8 @@ class RunningPoller:
     pollers: list[SportPoller]
     metrics: PollerMetrics
     clock: Clock
+    #: The read cache the loops fill (None: no cache, and no reference-data refreshes).
+    cache: DataCache | None = None
 
 
 @contextlib.asynccontextmanager
@@ -122,13 +124,14 @@ async def running_poller(
             clock=clock,
             rng=rng if rng is not None else random.Random(),
             metrics=metrics,
+            cache=cache,
         )
         for poller in pollers:
             await poller.load()
         scheduler = PollScheduler(pollers, clock=clock, tick_s=tick_s)
         scheduler.start()
         try:
-            yield RunningPoller(pollers, metrics, clock)
+            yield RunningPoller(pollers, metrics, clock, cache)
         finally:
             await scheduler.stop(shutdown_timeout_s)
             for poller in pollers:
@@ -157,7 +160,11 @@ async def embedded(
     environ = environ if environ is not None else {}
     publisher = CallbackPublisher(deliver=deliver, app_id=app_id)
     if environ.get("RAPIDAPI_KEY"):
-        async with running_poller(load_settings(environ), publisher=publisher) as running:
+        # No Redis in this mode: the read cache lives in memory, next to its later reader.
+        clock = SystemClock()
+        async with running_poller(
+            load_settings(environ), publisher=publisher, clock=clock, cache=MemoryCache(clock=clock)
+        ) as running:
             yield running
         return
     from poller.simulator.running import simulation
@@ -170,7 +177,11 @@ async def embedded(
         settings = load_settings(environ, simulator_url=sim.base_url)
         settings = _demo_limits(settings)
         async with running_poller(
-            settings, publisher=publisher, clock=sim.clock, tick_s=tick_s
+            settings,
+            publisher=publisher,
+            clock=sim.clock,
+            cache=MemoryCache(clock=sim.clock),
+            tick_s=tick_s,
         ) as running:
             yield running
 

@@ -31,9 +31,13 @@ from poller.providers.base import (
     UpstreamError,
 )
 
-__all__ = ["ApiSportsProvider", "classify_errors", "parse_quota"]
+__all__ = ["HAS_STANDINGS", "ApiSportsProvider", "classify_errors", "parse_quota"]
 
 logger = logging.getLogger("poller.providers.apisports")
+
+#: Hosts whose ``/standings`` the upstream reference documents (football §3.5; basketball and
+#: baseball list only ``/games``, ``/leagues`` and ``/teams``, §8.3).
+HAS_STANDINGS = frozenset({"football"})
 
 _ERROR_KINDS: dict[str, type[UpstreamError]] = {
     "token": AuthRejected,
@@ -113,6 +117,20 @@ class ApiSportsProvider:
     async def by_date(self, sport: str, day: str) -> Fetch:
         path = "fixtures" if sport == "football" else "games"
         return await self.get(sport, path, {"date": day, "timezone": "UTC"})
+
+    async def leagues(self, sport: str) -> Fetch:
+        # Football can narrow to current seasons (§3); the v1 hosts document no such filter.
+        params = {"current": "true"} if sport == "football" else {}
+        return await self.get(sport, "leagues", params)
+
+    async def teams(self, sport: str, league: int, season: str) -> Fetch:
+        return await self.get(sport, "teams", {"league": str(league), "season": season})
+
+    async def standings(self, sport: str, league: int, season: str) -> Fetch:
+        if sport not in HAS_STANDINGS:
+            # Not in the upstream reference for the v1 hosts (§8.3): refuse without a call.
+            raise BadRequest(f"{sport} standings: not offered by this host")
+        return await self.get(sport, "standings", {"league": str(league), "season": season})
 
     async def by_ids(self, sport: str, ids: Sequence[int]) -> Fetch:
         if not ids:

@@ -96,3 +96,15 @@ class Provider(Protocol):
     async def by_date(self, sport: str, day: str) -> Fetch:
         """The day's matches (fixtures about to start, postponements)."""
         ...
+
+    async def leagues(self, sport: str) -> Fetch:
+        """Every league the host covers, with seasons and coverage flags (one call)."""
+        ...
+
+    async def teams(self, sport: str, league: int, season: str) -> Fetch:
+        """The teams of one league season (one call)."""
+        ...
+
+    async def standings(self, sport: str, league: int, season: str) -> Fetch:
+        """One league season's table; raises BadRequest where the host has no ``/standings``."""
+        ...

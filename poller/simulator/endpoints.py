@@ -2,7 +2,10 @@
 
 Validation reproduces the real error objects: unknown endpoint, unknown parameter, missing
 parameters, ``season`` required with ``league``, too many ``ids`` (that text is invented, as the
-reference notes), and the Free plan's ``ids`` gate when enabled.
+reference notes), and the Free plan's ``ids`` gate when enabled. ``/leagues``, ``/teams`` and
+football ``/standings`` answer from :mod:`poller.simulator.reference`; ``/standings`` without a
+numeric ``league`` gets an ``errors.league`` message (text invented: the real endpoint also takes
+``team`` alone, which the poller never sends).
 """
 
 from __future__ import annotations
@@ -79,13 +82,20 @@ def answer(
             ),
         )
     if path == "leagues":
-        return EndpointResult({}, world.leagues(sport))
+        return EndpointResult({}, world.leagues(sport, league_id=_int(params.get("id"))))
     if path == "teams":
-        return EndpointResult({}, world.teams(sport))
+        if "league" in params and "season" not in params:
+            return _err("season", "The Season field is required.")
+        return EndpointResult(
+            {}, world.teams(sport, league=_int(params.get("league")), season=params.get("season"))
+        )
     if path == "standings":
         if "season" not in params:
             return _err("season", "The Season field is required.")
-        return EndpointResult({}, [])
+        league = _int(params.get("league"))
+        if league is None:
+            return _err("league", "The League field must contain an integer.")
+        return EndpointResult({}, world.standings(league, params["season"]))
     return EndpointResult({}, [])
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from poller.clock import Clock
 from poller.simulator.football import fixture_json
 from poller.simulator.games import game_json
+from poller.simulator.reference import leagues_json, standings_json, teams_json
 from poller.simulator.scenario import ScriptedMatch
 
 __all__ = ["IN_PLAY", "World"]
@@ -115,40 +116,30 @@ class World:
             out.append(game_json(match, at))
         return out
 
-    def leagues(self, sport: str) -> list[dict[str, Any]]:
+    def leagues(self, sport: str, *, league_id: int | None = None) -> list[dict[str, Any]]:
         seen = {m.league.id: m.league for m in self.of_sport(sport)}
-        return [
-            {
-                "league": {
-                    "id": lg.id,
-                    "name": lg.name,
-                    "type": lg.kind,
-                    "logo": f"https://media.api-sports.io/{sport}/leagues/{lg.id}.png",
-                },
-                "country": {
-                    "name": lg.country,
-                    "code": "XA",
-                    "flag": "https://media.api-sports.io/flags/xa.svg",
-                },
-                "seasons": [{"year": lg.season, "current": True}],
-            }
-            for lg in seen.values()
-        ]
+        if league_id is not None:
+            seen = {k: v for k, v in seen.items() if k == league_id}
+        return leagues_json(sport, seen)
 
-    def teams(self, sport: str) -> list[dict[str, Any]]:
-        teams = {t.id: t for m in self.of_sport(sport) for t in (m.home, m.away)}
-        return [
-            {
-                "team": {
-                    "id": t.id,
-                    "name": t.name,
-                    "code": None,
-                    "country": "Arcadia",
-                    "founded": None,
-                    "national": False,
-                    "logo": f"https://media.api-sports.io/{sport}/teams/{t.id}.png",
-                },
-                "venue": {"id": None, "name": None},
-            }
-            for t in teams.values()
+    def teams(
+        self, sport: str, *, league: int | None = None, season: str | None = None
+    ) -> list[dict[str, Any]]:
+        matches = [
+            m
+            for m in self.of_sport(sport)
+            if (league is None or m.league.id == league)
+            and (season is None or str(m.league.season) == season)
         ]
+        return teams_json(sport, matches)
+
+    def standings(self, league: int, season: str) -> list[dict[str, Any]]:
+        """Football ``/standings`` for one league and season (empty when unknown)."""
+        matches = [
+            m
+            for m in self.of_sport("football")
+            if m.league.id == league and str(m.league.season) == season
+        ]
+        if not matches:
+            return []
+        return standings_json(matches[0].league, self.fixtures(league=league), self.published_at())

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import httpx
 
+from poller.cache import DataCache
 from poller.clock import FakeClock
 from poller.config import HostConfig, Secret, load_catalogue
 from poller.metrics import PollerMetrics
@@ -14,6 +15,7 @@ from poller.plan import DEFAULT_CADENCES
 from poller.poll import PollerParts, SportPoller
 from poller.providers.apisports import ApiSportsProvider
 from poller.publish import Publisher, PublishError
+from poller.refplan import RefreshCadence
 from poller.resilience import Backoff, CircuitBreaker, QuotaBudget, TokenBucket
 from poller.routing import Outbound, RoutingOptions
 from poller.snapshots import MemorySnapshots, SnapshotStore
@@ -50,6 +52,8 @@ def make_poller(
     minute_limit: int = 300,
     metrics: PollerMetrics | None = None,
     routing: RoutingOptions | None = None,
+    cache: DataCache | None = None,
+    refresh: RefreshCadence | None = None,
 ) -> SportPoller:
     metrics = metrics or PollerMetrics()
     provider = ApiSportsProvider(
@@ -75,6 +79,8 @@ def make_poller(
         cadence=DEFAULT_CADENCES[sport],
         metrics=metrics,
         routing=routing or RoutingOptions(),
+        cache=cache,
+        refresh=refresh if refresh is not None else RefreshCadence(),
     )
     return SportPoller(sport, parts)
 

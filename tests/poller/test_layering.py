@@ -16,6 +16,7 @@ SANS_IO = [
     "routing.py",
     "payloads.py",
     "plan.py",
+    "refplan.py",
     "resilience.py",
     "livestate.py",
     "catalogue.py",

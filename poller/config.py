@@ -14,6 +14,7 @@ from pathlib import Path
 
 from poller.catalogue import LeagueCatalogue
 from poller.plan import DEFAULT_CADENCES, Cadence
+from pusherd.protocol.secret import Secret
 
 __all__ = [
     "DEFAULT_CATALOGUE_PATH",
@@ -41,29 +42,6 @@ RAPID_HOSTS = {
 
 class SettingsError(ValueError):
     """A setting could not be read; the message names the key and the value."""
-
-
-class Secret:
-    """A string that never shows itself in a repr, a log line or a traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('**********')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
 
 
 @dataclass(frozen=True, slots=True)

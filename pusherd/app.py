@@ -125,14 +125,9 @@ def build_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        async with contextlib.AsyncExitStack() as resources:
-            state_adapter = adapter or await _default_adapter(settings, clock, rng, resources)
-            async with _serving(state_adapter) as state:
-                yield state
-
-    @contextlib.asynccontextmanager
-    async def _serving(state_adapter: Adapter) -> AsyncIterator[dict[str, Any]]:
+        # One stack, closed in reverse: companions, feed, sockets, webhooks, adapter, Redis.
         async with contextlib.AsyncExitStack() as stack:
+            state_adapter = adapter or await _default_adapter(settings, clock, rng, stack)
             await state_adapter.start()
             stack.push_async_callback(state_adapter.stop)
             webhooks = await _webhooks(settings, clock, rng, stack)

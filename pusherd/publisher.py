@@ -7,10 +7,9 @@ later empty-cache subscriber raises ``cache_miss`` again (§10.3).
 
 from __future__ import annotations
 
-from pusherd.adapters.base import Adapter
+from pusherd.adapters.base import Adapter, is_cache_channel
 from pusherd.config import AppConfig
 from pusherd.hooks import WebhookSink
-from pusherd.protocol.channels import classify_channel
 
 __all__ = ["EventPublisher"]
 
@@ -33,8 +32,7 @@ class EventPublisher:
 
         ``local_only``: every node receives this message itself (the Redis feed).
         """
-        channel_type = classify_channel(channel, 200)
-        if channel_type is not None and channel_type.is_cache:
+        if is_cache_channel(channel):
             self._adapter.publish(
                 app.app_id,
                 channel,

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from poller.model import Match
-from poller.normalize.common import NormalizeError, as_int, as_str, obj, required_int, team
+from poller.normalize.common import as_int, as_str, game_fields, obj
 from poller.normalize.status import classify_status
 
 __all__ = ["half_inning", "normalize_game"]
@@ -36,7 +36,6 @@ def normalize_game(raw: Mapping[str, Any]) -> Match:
         NormalizeError: the item lacks a game id, a league id or team ids.
     """
     status = obj(raw, "status")
-    league = obj(raw, "league")
     scores = obj(raw, "scores")
     short = as_str(status.get("short")) or ""
     info = classify_status(SPORT, short)
@@ -45,21 +44,11 @@ def normalize_game(raw: Mapping[str, Any]) -> Match:
     side = half_inning(scores, inning) if inning is not None else None
     if period is not None and side is not None:
         period = f"{side.capitalize()} of {period}"
-    if not isinstance(raw.get("teams"), Mapping):
-        raise NormalizeError("teams missing")
     return Match(
-        match_id=required_int(raw.get("id"), "id"),
-        sport=SPORT,
-        league_id=required_int(league.get("id"), "league.id"),
-        league_name=as_str(league.get("name")) or "",
-        season=as_str(league.get("season")) or "",
+        **game_fields(raw, SPORT, short),
         status=info.bucket,
-        status_short=short,
-        home=team(raw["teams"], "home", as_int(obj(scores, "home").get("total"))),
-        away=team(raw["teams"], "away", as_int(obj(scores, "away").get("total"))),
         period=period,
         clock=None,
         elapsed=inning,
-        start_time=as_int(raw.get("timestamp")) or 0,
         details={"status_short": short, "scores": dict(scores)},
     )

@@ -12,7 +12,15 @@ from typing import Any
 
 from poller.model import Team
 
-__all__ = ["NormalizeError", "as_int", "as_str", "obj", "required_int", "team"]
+__all__ = [
+    "NormalizeError",
+    "as_int",
+    "as_str",
+    "game_fields",
+    "obj",
+    "required_int",
+    "team",
+]
 
 
 class NormalizeError(ValueError):
@@ -60,3 +68,28 @@ def team(teams: Mapping[str, Any], side: str, score: int | None) -> Team:
         name=as_str(raw.get("name")) or "",
         score=score,
     )
+
+
+def game_fields(raw: Mapping[str, Any], sport: str, short: str) -> dict[str, Any]:
+    """The Match fields every ``/games`` sport reads alike (basketball, baseball): ids, league,
+    season, teams with their total scores and kick-off; clock and period stay per sport.
+
+    Raises:
+        NormalizeError: the item lacks a game id, a league id or team ids.
+    """
+    league = obj(raw, "league")
+    scores = obj(raw, "scores")
+    teams = raw.get("teams")
+    if not isinstance(teams, Mapping):
+        raise NormalizeError("teams missing")
+    return {
+        "match_id": required_int(raw.get("id"), "id"),
+        "sport": sport,
+        "league_id": required_int(league.get("id"), "league.id"),
+        "league_name": as_str(league.get("name")) or "",
+        "season": as_str(league.get("season")) or "",
+        "status_short": short,
+        "home": team(teams, "home", as_int(obj(scores, "home").get("total"))),
+        "away": team(teams, "away", as_int(obj(scores, "away").get("total"))),
+        "start_time": as_int(raw.get("timestamp")) or 0,
+    }

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pusherd.protocol.channels import ChannelKind, classify_channel
 from pusherd.protocol.session import Member
 
 __all__ = [
@@ -20,9 +21,23 @@ __all__ = [
     "JoinResult",
     "LeaveResult",
     "Subscriber",
+    "is_cache_channel",
+    "is_presence_channel",
     "user_channel",
     "watchers_channel",
 ]
+
+
+def is_presence_channel(channel: str) -> bool:
+    """Presence channels count users and carry rosters (``presence-``, ``presence-cache-``)."""
+    channel_type = classify_channel(channel, 200)
+    return channel_type is not None and channel_type.kind is ChannelKind.PRESENCE
+
+
+def is_cache_channel(channel: str) -> bool:
+    """Cache channels remember their last event (§11)."""
+    channel_type = classify_channel(channel, 200)
+    return channel_type is not None and channel_type.is_cache
 
 
 def user_channel(user_id: str) -> str:

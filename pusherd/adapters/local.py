@@ -10,10 +10,11 @@ from pusherd.adapters.base import (
     JoinResult,
     LeaveResult,
     Subscriber,
+    is_cache_channel,
+    is_presence_channel,
     user_channel,
 )
 from pusherd.clock import Clock
-from pusherd.protocol.channels import ChannelKind, classify_channel
 from pusherd.protocol.session import Member
 from pusherd.protocol.wsframes import text_frame
 from pusherd.state.presence import Roster
@@ -47,11 +48,6 @@ def fan_out(
     return sent
 
 
-def _is_presence(channel: str) -> bool:
-    channel_type = classify_channel(channel, 200)
-    return channel_type is not None and channel_type.kind is ChannelKind.PRESENCE
-
-
 class LocalAdapter:
     """Channels, subscriptions and presence rosters in this process's memory."""
 
@@ -79,12 +75,11 @@ class LocalAdapter:
     ) -> None:
         if cache_ttl_s is not None:
             self.remember(app_id, channel, payload, cache_ttl_s)
-        self.deliver_local(app_id, channel, payload, except_socket_id)
+        fan_out(self._index.subscribers(app_id, channel), payload, except_socket_id)
 
     def remember(self, app_id: str, channel: str, payload: bytes, ttl_s: float) -> None:
         """Keep the last event of a cache channel (§11); other channels keep nothing."""
-        channel_type = classify_channel(channel, 200)
-        if channel_type is not None and channel_type.is_cache:
+        if is_cache_channel(channel):
             self._cache[(app_id, channel)] = CachedEvent(payload, self._clock.time() + ttl_s)
 
     async def cached_event(self, app_id: str, channel: str) -> CachedEvent | None:
@@ -100,11 +95,6 @@ class LocalAdapter:
         sockets = self._index.subscribers(app_id, user_channel(user_id))
         for subscriber in tuple(sockets.values()) if sockets else ():
             subscriber.terminate()
-
-    def deliver_local(
-        self, app_id: str, channel: str, payload: bytes, except_socket_id: str | None
-    ) -> int:
-        return fan_out(self._index.subscribers(app_id, channel), payload, except_socket_id)
 
     async def join(
         self,
@@ -150,13 +140,17 @@ class LocalAdapter:
         )
 
     async def channel_stats(self, app_id: str, channel: str) -> ChannelStats:
-        user_count = self._roster.user_count(app_id, channel) if _is_presence(channel) else None
+        user_count = (
+            self._roster.user_count(app_id, channel) if is_presence_channel(channel) else None
+        )
         return ChannelStats(self._index.count(app_id, channel), user_count)
 
     async def channels(self, app_id: str, prefix: str) -> dict[str, ChannelStats]:
         result = {}
         for channel, count in self._index.channels(app_id, prefix):
-            user_count = self._roster.user_count(app_id, channel) if _is_presence(channel) else None
+            user_count = (
+                self._roster.user_count(app_id, channel) if is_presence_channel(channel) else None
+            )
             result[channel] = ChannelStats(count, user_count)
         return result
 

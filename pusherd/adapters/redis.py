@@ -39,6 +39,8 @@ from pusherd.adapters.base import (
     JoinResult,
     LeaveResult,
     Subscriber,
+    is_cache_channel,
+    is_presence_channel,
     user_channel,
 )
 from pusherd.adapters.local import fan_out
@@ -51,7 +53,6 @@ from pusherd.adapters.redis_scripts import (
 )
 from pusherd.clock import Clock
 from pusherd.protocol.bus import BusFormatError, decode_bus_message, encode_bus_message
-from pusherd.protocol.channels import ChannelKind, classify_channel
 from pusherd.protocol.frames import member_removed_frame
 from pusherd.protocol.session import Member
 from pusherd.state.subscriptions import ChannelIndex
@@ -69,11 +70,6 @@ def _text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode()
     return str(value)
-
-
-def _is_presence(channel: str) -> bool:
-    channel_type = classify_channel(channel, 200)
-    return channel_type is not None and channel_type.kind is ChannelKind.PRESENCE
 
 
 class RedisAdapter:
@@ -173,8 +169,7 @@ class RedisAdapter:
             self._write(("publish", self._cluster_channel, envelope, 0))
 
     def _remember(self, app_id: str, channel: str, payload: bytes, ttl_s: float) -> None:
-        channel_type = classify_channel(channel, 200)
-        if channel_type is not None and channel_type.is_cache:
+        if is_cache_channel(channel):
             key = self._key(app_id, "cache", channel).encode()
             self._write(("set", key, payload, max(1, int(ttl_s * 1000))))
 
@@ -282,7 +277,7 @@ class RedisAdapter:
         pipe.hvals(self._key(app_id, "ch", channel))
         pipe.hlen(self._key(app_id, "pu", channel))
         counts, users = await pipe.execute()
-        user_count = int(users) if _is_presence(channel) else None
+        user_count = int(users) if is_presence_channel(channel) else None
         return ChannelStats(sum(int(count) for count in counts), user_count)
 
     async def channels(self, app_id: str, prefix: str) -> dict[str, ChannelStats]:

@@ -128,39 +128,34 @@ def _assign_ids(match: Match, previous: Match | None) -> tuple[list[MatchEvent],
     return result, fresh
 
 
-def _period_event(match: Match) -> MatchEvent:
-    key = f"period|{match.status_short}"
+def _synthetic_event(
+    match: Match, key: str, event_type: EventType, detail: str, comments: str | None
+) -> MatchEvent:
+    """An event the upstream did not list but the change implies, under a stable derived id."""
     return MatchEvent(
         key=key,
-        event_type=EventType.PERIOD,
+        event_type=event_type,
         team_id=None,
         player_id=None,
         player_name=None,
         assist_name=None,
         elapsed=match.elapsed,
         extra=None,
-        detail=match.status_short,
-        comments=match.period,
+        detail=detail,
+        comments=comments,
         event_id=derive_event_id(match.sport, match.match_id, key),
     )
+
+
+def _period_event(match: Match) -> MatchEvent:
+    key = f"period|{match.status_short}"
+    return _synthetic_event(match, key, EventType.PERIOD, match.status_short, match.period)
 
 
 def _correction_event(match: Match, previous: Match) -> MatchEvent:
     old, new = previous.score, match.score
     key = f"correction|{old[0]}-{old[1]}|{new[0]}-{new[1]}"
-    return MatchEvent(
-        key=key,
-        event_type=EventType.VAR,
-        team_id=None,
-        player_id=None,
-        player_name=None,
-        assist_name=None,
-        elapsed=match.elapsed,
-        extra=None,
-        detail="Score corrected",
-        comments=None,
-        event_id=derive_event_id(match.sport, match.match_id, key),
-    )
+    return _synthetic_event(match, key, EventType.VAR, "Score corrected", None)
 
 
 def _decreased(old: int | None, new: int | None) -> bool:

@@ -87,21 +87,6 @@ async def test_unknown_events_are_ignored_silently(shared_server: RunningServer)
         await client.ping()
 
 
-async def test_binary_frames_are_read_as_utf8_json(pusherd_server: RunningServer) -> None:
-    """§1.1: a binary frame holding UTF-8 JSON is handled like a text frame."""
-    async with open_socket(pusherd_server) as client:
-        subscribe = {"event": "pusher:subscribe", "data": {"auth": "", "channel": "bin"}}
-        await client.send(json.dumps(subscribe).encode())
-        frame = await client.recv()
-        assert frame == {
-            "event": "pusher_internal:subscription_succeeded",
-            "channel": "bin",
-            "data": "{}",
-        }
-        await client.send(b'{"event":"pusher:ping","data":{}}')
-        assert await client.recv() == {"event": "pusher:pong", "data": {}}
-
-
 async def test_message_over_frame_limit_closes_1009_without_hurting_others(
     start_pusherd: StartPusherd,
 ) -> None:

@@ -86,7 +86,7 @@ def _channel_type(name: str) -> ChannelType | None:
     return _PUBLIC
 
 
-#: Valid names remembered, at most this many (~1.4 MB at the 200-character maximum).
+#: Valid names remembered, at most this many (~1.1 MB at the 200-character maximum).
 _MAX_CACHED_NAMES = 4096
 _known_types: dict[str, ChannelType] = {}
 

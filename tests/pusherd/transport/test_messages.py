@@ -4,11 +4,15 @@ checklist A9, A10, F50)."""
 from __future__ import annotations
 
 import json
+import logging
+
+import pytest
 
 from tests.conftest import StartPusherd
 from tests.pusherd.transport.wsclient import (
     RawSocket,
     assert_error_frame,
+    assert_no_error_logged,
     open_socket,
     presence_auth,
     private_auth,
@@ -51,6 +55,21 @@ async def test_invalid_json_gets_error_with_null_code_and_socket_stays_open(
         await client.send("{not json")
         assert assert_error_frame(await client.recv(), None) == "Invalid message format"
         await client.ping()
+
+
+async def test_client_event_too_deep_to_re_encode_gets_error_and_socket_stays_open(
+    shared_server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Object ``data`` nested 300 deep is read (orjson allows 1,024 levels) but cannot be
+    written back (254): that raised out of the parser, and the socket was dropped with "Fatal
+    error on transport" in the log. It is a malformed frame like any other (§2.16)."""
+    caplog.set_level(logging.WARNING)
+    deep = "[" * 300 + "]" * 300
+    async with open_socket(shared_server) as client:
+        await client.send(f'{{"event":"client-x","channel":"private-a","data":{deep}}}')
+        assert assert_error_frame(await client.recv(), None) == "Invalid message format"
+        await client.ping()
+    assert_no_error_logged(caplog)
 
 
 async def test_frames_without_a_usable_event_get_error_with_null_code(

@@ -150,6 +150,14 @@ class FrameReader:
         self._fragment_count = 0
         self._empty_run = 0
 
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held for an incomplete frame and an unfinished fragmented message."""
+        pending, fragments = self._buffer, self._fragments
+        return (0 if pending is None else len(pending)) + (
+            0 if fragments is None else len(fragments)
+        )
+
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         """Parse ``data`` (plus whatever was left over) into complete messages.
 

@@ -41,7 +41,9 @@ OP_PONG = 0xA
 #: multiple of the message's own bytes, whatever the pieces' sizes.
 MAX_FRAGMENTS_PER_MESSAGE = 1024
 #: Empty non-final fragments allowed in a row. RFC 6455 §5.4 allows empty fragments, but a run of
-#: them carries nothing: past a few it is only work for us, so the message is refused.
+#: them carries nothing: past a few it is only work for us, so the message is refused. Both bounds
+#: close with 1009 (§7.4.1, a message "too big for it to process", counted in frames), not 1002:
+#: the frames are legal, the message is what costs too much.
 MAX_EMPTY_FRAGMENTS = 8
 #: Close codes a peer may send (RFC 6455 §7.4.1, the IANA registry of §11.7 for 1012–1014, and
 #: §7.4.2's 3000–4999); 1004–1006 and 1015 must never be sent, the rest are unassigned.
@@ -134,15 +136,11 @@ class FrameReader:
         "_fragment_count",
         "_fragment_opcode",
         "_fragments",
-        "max_fragments",
         "max_message_bytes",
     )
 
-    def __init__(
-        self, max_message_bytes: int, max_fragments: int = MAX_FRAGMENTS_PER_MESSAGE
-    ) -> None:
+    def __init__(self, max_message_bytes: int) -> None:
         self.max_message_bytes = max_message_bytes
-        self.max_fragments = max_fragments
         #: Bytes of an incomplete frame; ``None`` (no allocation) between frames, the usual state.
         self._buffer: bytearray | None = None
         self._fragments: bytearray | None = None
@@ -225,7 +223,7 @@ class FrameReader:
             if fragments is None:
                 raise WebSocketProtocolError(1002, "continuation without a start")
             self._fragment_count += 1
-            if self._fragment_count > self.max_fragments:
+            if self._fragment_count > MAX_FRAGMENTS_PER_MESSAGE:
                 # §7.4.1 1009: a message too big to process, counted in frames.
                 raise WebSocketProtocolError(1009, "too many fragments")
             if payload:

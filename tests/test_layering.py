@@ -325,6 +325,8 @@ PROTOCOL_ALL = {
     ],
     "pusherd.protocol.wsframes": [
         "FrameReader",
+        "MAX_EMPTY_FRAGMENTS",
+        "MAX_FRAGMENTS_PER_MESSAGE",
         "OP_BINARY",
         "OP_CLOSE",
         "OP_CONTINUATION",

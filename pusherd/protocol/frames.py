@@ -158,7 +158,13 @@ def parse_client_frame(raw: bytes | str) -> ClientFrame:
         if not isinstance(target, str):
             raise ClientError(None, "Invalid message format: client events need a 'channel'")
         payload = frame.get("data")
-        text = payload if isinstance(payload, str) else orjson.dumps(payload).decode()
+        if isinstance(payload, str):
+            return ClientEvent(event, target, payload)
+        try:
+            text = orjson.dumps(payload).decode()
+        except orjson.JSONEncodeError:
+            # orjson reads 1,024 levels of nesting but writes only 254.
+            raise ClientError(None, INVALID_FORMAT) from None
         return ClientEvent(event, target, text)
     return UnknownEvent(event)
 

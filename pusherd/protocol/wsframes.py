@@ -12,6 +12,8 @@ from __future__ import annotations
 import struct
 
 __all__ = [
+    "MAX_EMPTY_FRAGMENTS",
+    "MAX_FRAGMENTS_PER_MESSAGE",
     "OP_BINARY",
     "OP_CLOSE",
     "OP_CONTINUATION",
@@ -32,6 +34,20 @@ OP_BINARY = 0x2
 OP_CLOSE = 0x8
 OP_PING = 0x9
 OP_PONG = 0xA
+
+#: Frames one message may span (first frame included). Browsers never fragment what they send and
+#: other clients cut at kilobytes, so a 256 KiB message in 1,024 pieces is far past any real
+#: client; the bound caps the per-message work (a frame header parsed per piece) at a small
+#: multiple of the message's own bytes, whatever the pieces' sizes.
+MAX_FRAGMENTS_PER_MESSAGE = 1024
+#: Empty non-final fragments allowed in a row. RFC 6455 §5.4 allows empty fragments, but a run of
+#: them carries nothing: past a few it is only work for us, so the message is refused. Both bounds
+#: close with 1009 (§7.4.1, a message "too big for it to process", counted in frames), not 1002:
+#: the frames are legal, the message is what costs too much.
+MAX_EMPTY_FRAGMENTS = 8
+#: Close codes a peer may send (RFC 6455 §7.4.1, the IANA registry of §11.7 for 1012–1014, and
+#: §7.4.2's 3000–4999); 1004–1006 and 1015 must never be sent, the rest are unassigned.
+_RECEIVABLE_CLOSE_CODES = frozenset((*range(1000, 1004), *range(1007, 1015), *range(3000, 5000)))
 
 _PACK_16 = struct.Struct("!BBH").pack
 _PACK_64 = struct.Struct("!BBQ").pack
@@ -73,16 +89,31 @@ def close_frame(code: int, reason: str = "") -> bytes:
 
 
 def parse_close_payload(payload: bytes) -> tuple[int, str]:
-    """The code and reason of a received close frame; 1005 when it carries none."""
-    if len(payload) >= 2:
-        return int.from_bytes(payload[:2], "big"), payload[2:].decode(errors="replace")
-    return 1005, ""
+    """The code and reason of a received close frame; 1005 when it carries none.
+
+    Raises:
+        WebSocketProtocolError: 1002 for a one-byte body (§5.5.1: a body starts with a two-byte
+            code) or a code a peer must not send (§7.4.1, §7.4.2), so it is never echoed back;
+            1007 for a reason that is not UTF-8 (§5.5.1, §8.1).
+    """
+    if not payload:
+        return 1005, ""
+    if len(payload) == 1:
+        raise WebSocketProtocolError(1002, "close payload of one byte")
+    code = int.from_bytes(payload[:2], "big")
+    if code not in _RECEIVABLE_CLOSE_CODES:
+        raise WebSocketProtocolError(1002, "invalid close code")
+    try:
+        reason = payload[2:].decode()
+    except UnicodeDecodeError:
+        raise WebSocketProtocolError(1007, "close reason is not UTF-8") from None
+    return code, reason
 
 
-def _unmask(payload: bytes, mask: bytes) -> bytes:
+def _unmask(payload: bytes | bytearray, mask: bytes | bytearray) -> bytes:
     length = len(payload)
     if not length:
-        return payload
+        return b""
     key = int.from_bytes((mask * ((length >> 2) + 1))[:length], "big")
     return (int.from_bytes(payload, "big") ^ key).to_bytes(length, "big")
 
@@ -92,15 +123,38 @@ class FrameReader:
 
     Data frames are reassembled across continuations; control frames come out as they arrive.
     A declared length above ``max_message_bytes`` is refused before anything is buffered.
+
+    Every cost is linear in the bytes received, because a peer picks how its bytes are cut: the
+    unread tail of a frame grows in place (a frame trickled in 4-byte reads must not be copied
+    whole on every read), and a fragmented message is one growing buffer with a running size,
+    a bounded number of frames and a bounded run of empty ones.
     """
 
-    __slots__ = ("_buffer", "_fragments", "_fragment_opcode", "max_message_bytes")
+    __slots__ = (
+        "_buffer",
+        "_empty_run",
+        "_fragment_count",
+        "_fragment_opcode",
+        "_fragments",
+        "max_message_bytes",
+    )
 
     def __init__(self, max_message_bytes: int) -> None:
         self.max_message_bytes = max_message_bytes
-        self._buffer = b""
-        self._fragments: list[bytes] | None = None
+        #: Bytes of an incomplete frame; ``None`` (no allocation) between frames, the usual state.
+        self._buffer: bytearray | None = None
+        self._fragments: bytearray | None = None
         self._fragment_opcode = 0
+        self._fragment_count = 0
+        self._empty_run = 0
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes held for an incomplete frame and an unfinished fragmented message."""
+        pending, fragments = self._buffer, self._fragments
+        return (0 if pending is None else len(pending)) + (
+            0 if fragments is None else len(fragments)
+        )
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         """Parse ``data`` (plus whatever was left over) into complete messages.
@@ -108,7 +162,13 @@ class FrameReader:
         Raises:
             WebSocketProtocolError: the bytes break RFC 6455 or a size limit.
         """
-        buffer = self._buffer + data if self._buffer else data
+        pending = self._buffer
+        buffer: bytes | bytearray
+        if pending is None:
+            buffer = data
+        else:
+            pending += data
+            buffer = pending
         messages: list[tuple[int, bytes]] = []
         offset = 0
         end = len(buffer)
@@ -138,7 +198,14 @@ class FrameReader:
             payload = _unmask(buffer[offset + header : offset + header + length], mask)
             offset += header + length
             self._on_frame(first & 0x80, first & 0x0F, payload, messages)
-        self._buffer = buffer[offset:] if offset < end else b""
+        if pending is None:
+            if offset < end:
+                self._buffer = bytearray(memoryview(data)[offset:])
+        elif offset < end:
+            # Dropping a bytearray's head is O(1) in CPython: no copy of the tail.
+            del pending[:offset]
+        else:
+            self._buffer = None
         return messages
 
     def _on_frame(
@@ -152,13 +219,24 @@ class FrameReader:
             messages.append((opcode, payload))
             return
         if opcode == OP_CONTINUATION:
-            if self._fragments is None:
+            fragments = self._fragments
+            if fragments is None:
                 raise WebSocketProtocolError(1002, "continuation without a start")
-            self._fragments.append(payload)
-            if sum(map(len, self._fragments)) > self.max_message_bytes:
-                raise WebSocketProtocolError(1009, "message too big")
+            self._fragment_count += 1
+            if self._fragment_count > MAX_FRAGMENTS_PER_MESSAGE:
+                # §7.4.1 1009: a message too big to process, counted in frames.
+                raise WebSocketProtocolError(1009, "too many fragments")
+            if payload:
+                if len(fragments) + len(payload) > self.max_message_bytes:
+                    raise WebSocketProtocolError(1009, "message too big")
+                fragments += payload
+                self._empty_run = 0
+            elif not fin:
+                self._empty_run += 1
+                if self._empty_run > MAX_EMPTY_FRAGMENTS:
+                    raise WebSocketProtocolError(1009, "too many empty fragments")
             if fin:
-                messages.append((self._fragment_opcode, b"".join(self._fragments)))
+                messages.append((self._fragment_opcode, bytes(fragments)))
                 self._fragments = None
             return
         if opcode not in (OP_TEXT, OP_BINARY):
@@ -168,5 +246,7 @@ class FrameReader:
         if fin:
             messages.append((opcode, payload))
         else:
-            self._fragments = [payload]
+            self._fragments = bytearray(payload)
             self._fragment_opcode = opcode
+            self._fragment_count = 1
+            self._empty_run = 0 if payload else 1

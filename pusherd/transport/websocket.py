@@ -60,6 +60,7 @@ _NOT_AUTHORIZED = ConnectionRefused(
 )
 _AUTHORIZING_KINDS = (ChannelKind.PRIVATE, ChannelKind.PRESENCE, ChannelKind.ENCRYPTED)
 _PONG_TIMEOUT = ConnectionRefused(CloseCode.PONG_NOT_RECEIVED, "Pong reply not received")
+_SUPPORTED_VERSIONS = frozenset(("5", "6", "7"))
 _INTERNAL_ERROR = text_frame(
     b'{"event":"pusher:error","data":{"code":null,"message":"Internal server error"}}'
 )
@@ -72,9 +73,19 @@ def _protocol_error(query: dict[str, str]) -> ConnectionRefused | None:
         return ConnectionRefused(CloseCode.NO_VERSION, "No protocol version supplied")
     if not (version.isascii() and version.isdigit()):
         return ConnectionRefused(CloseCode.INVALID_VERSION, "Invalid version string format")
-    if not 5 <= int(version) <= 7:
+    # Compared as text, not int(): a client picks the length, and int() refuses (raises) past
+    # 4,300 digits and costs quadratic time below that.
+    if version.lstrip("0") not in _SUPPORTED_VERSIONS:
         return ConnectionRefused(CloseCode.UNSUPPORTED_VERSION, "Unsupported protocol version")
     return None
+
+
+def _is_utf8(payload: bytes) -> bool:
+    try:
+        payload.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class PusherWebSocketProtocol(asyncio.Protocol):
@@ -133,27 +144,40 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self._server_state.connections.add(self)
 
     def data_received(self, data: bytes) -> None:
-        reader = self._reader
-        if reader is None:
-            if self._handshake is not None:
-                self._on_handshake_data(data)
-            return
-        self.last_seen = self.endpoint.clock.monotonic()
-        self.ping_sent_at = 0.0
         try:
-            messages = reader.feed(data)
-        except WebSocketProtocolError as exc:
-            self._close(exc.close_code, exc.reason)
-            return
-        for opcode, payload in messages:
-            if opcode == OP_TEXT or opcode == OP_BINARY:
-                if not self.is_closing:
-                    self._on_message(payload)
-            elif opcode == OP_PING:
-                self.deliver(control_frame(OP_PONG, payload))
-            elif opcode == OP_CLOSE:
-                self._on_close_frame(payload)
+            reader = self._reader
+            if reader is None:
+                if self._handshake is not None:
+                    self._on_handshake_data(data)
                 return
+            self.last_seen = self.endpoint.clock.monotonic()
+            self.ping_sent_at = 0.0
+            try:
+                messages = reader.feed(data)
+            except WebSocketProtocolError as exc:
+                self._close(exc.close_code, exc.reason)
+                return
+            for opcode, payload in messages:
+                if opcode == OP_TEXT:
+                    if not self.is_closing:
+                        self._on_message(payload)
+                elif opcode == OP_PING:
+                    self.deliver(control_frame(OP_PONG, payload))
+                elif opcode == OP_CLOSE:
+                    self._on_close_frame(payload)
+                    return
+                elif opcode == OP_BINARY:
+                    # Binary frames are not part of the Pusher protocol (reference §1.1): RFC
+                    # 6455 §7.4.1 1003, "a type of data it cannot accept", not a guess at JSON.
+                    self._close(1003, "binary frames are not supported")
+        except Exception:
+            # Our bug, not the client's: log it once, and end this socket rather than leave the
+            # event loop to drop it with a "Fatal error on transport".
+            logger.exception("handling received bytes failed")
+            if self._reader is None:
+                self._drop(graceful=False)
+            else:
+                self._close(1011, "Internal error")
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._server_state.connections.discard(self)
@@ -251,10 +275,13 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             return
         request = events[0]
         assert isinstance(request, Request)
-        target = urlsplit(request.path)
+        try:
+            target = urlsplit(request.path)
+        except ValueError:  # e.g. "//[::1/app/…": not a path we serve
+            target = None
         prefix = self.endpoint.settings.path_prefix + "/app/"
-        key = target.path[len(prefix) :] if target.path.startswith(prefix) else ""
-        if not key or "/" in key:
+        key = target.path[len(prefix) :] if target and target.path.startswith(prefix) else ""
+        if target is None or not key or "/" in key:
             handshake.send_response(handshake.reject(404, "Path not found\n"))
             self._flush_handshake(handshake)
             self._drop()
@@ -327,8 +354,18 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         session = self.session
         assert session is not None
         try:
+            frame = parse_client_frame(payload)
+        except PusherError as exc:
+            # orjson reads only UTF-8, so a text message that is not UTF-8 ends up here, and
+            # only here is it worth checking: RFC 6455 §8.1 fails the connection with 1007.
+            if not _is_utf8(payload):
+                self._close(1007, "text frame is not UTF-8")
+            else:
+                self.deliver(text_frame(exc.to_frame()))
+            return
+        try:
             # The time the bytes arrived, as data_received recorded it: one clock read a read.
-            command = session.receive(parse_client_frame(payload), self.last_seen)
+            command = session.receive(frame, self.last_seen)
         except PusherError as exc:
             self.deliver(text_frame(exc.to_frame()))
             return
@@ -406,10 +443,16 @@ class PusherWebSocketProtocol(asyncio.Protocol):
 
     def _on_close_frame(self, payload: bytes) -> None:
         if not self.is_closing:
-            code, _ = parse_close_payload(payload)
-            # Echo the client's code, as RFC 6455 §5.5.1 asks; 1005 means "none given".
+            try:
+                code, _ = parse_close_payload(payload)
+            except WebSocketProtocolError as exc:
+                # A code no peer may send (1005, 1006, 1015, ≥ 5000…) is never echoed (§7.4).
+                reply = close_frame(exc.close_code, exc.reason)
+            else:
+                # Echo the client's code, as RFC 6455 §5.5.1 asks; 1005 means "none given".
+                reply = close_frame(1000 if code == 1005 else code)
             self.is_closing = True
-            self._write(close_frame(1000 if code == 1005 else code))
+            self._write(reply)
         self._drop(graceful=True)
 
     def _drop(self, graceful: bool = True) -> None:

@@ -82,7 +82,9 @@ async def test_a_trigger_on_one_node_reaches_subscribers_of_both(
     on_a, _ = await _connect(a)
     on_b, _ = await _connect(b)
     for ws in (on_a, on_b):
-        await ws.send(orjson.dumps({"event": "pusher:subscribe", "data": {"channel": "matches"}}))
+        await ws.send(
+            orjson.dumps({"event": "pusher:subscribe", "data": {"channel": "matches"}}).decode()
+        )
         assert (await _recv(ws))["event"] == "pusher_internal:subscription_succeeded"
     await asyncio.to_thread(_sdk(a).trigger, "matches", "match.update", '{"id":7}')
     for ws in (on_a, on_b):
@@ -114,7 +116,7 @@ async def test_presence_spans_nodes(cluster: tuple[RunningServer, RunningServer]
                     "channel_data": ada,
                 },
             }
-        )
+        ).decode()
     )
     assert (await _recv(first))["event"] == "pusher_internal:subscription_succeeded"
     await second.send(
@@ -127,7 +129,7 @@ async def test_presence_spans_nodes(cluster: tuple[RunningServer, RunningServer]
                     "channel_data": lin,
                 },
             }
-        )
+        ).decode()
     )
     joined = await _recv(second)
     assert joined["event"] == "pusher_internal:subscription_succeeded", joined
@@ -160,7 +162,7 @@ async def test_terminate_closes_the_user_on_the_other_node(
                 "event": "pusher:signin",
                 "data": {"auth": f"{b.key}:{signature}", "user_data": user_data},
             }
-        )
+        ).decode()
     )
     assert (await _recv(ws))["event"] == "pusher:signin_success"
     await asyncio.to_thread(_sdk(a).terminate_user_connections, "42")

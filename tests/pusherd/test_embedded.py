@@ -60,7 +60,7 @@ async def _subscribe(
     ws: websockets.ClientConnection, channel: str, answer: dict[str, str]
 ) -> dict[str, object]:
     await ws.send(
-        orjson.dumps({"event": "pusher:subscribe", "data": {"channel": channel, **answer}})
+        orjson.dumps({"event": "pusher:subscribe", "data": {"channel": channel, **answer}}).decode()
     )
     reply = orjson.loads(await asyncio.wait_for(ws.recv(), 2))
     assert isinstance(reply, dict)
@@ -123,7 +123,7 @@ async def test_a_key_over_its_connection_cap_gets_4004(
         await asyncio.wait_for(second.recv(), 2)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4004
     # The first socket is unaffected, and once it closes the key may connect again.
-    await first.send(b'{"event":"pusher:ping","data":{}}')
+    await first.send('{"event":"pusher:ping","data":{}}')
     assert orjson.loads(await asyncio.wait_for(first.recv(), 2))["event"] == "pusher:pong"
     await first.close()
     # The first socket's leave is recorded just after its close: try again until it is.

@@ -35,7 +35,9 @@ async def test_metrics_follow_connections_and_subscriptions(start_pusherd: Start
     for channel in ("matches", "scores"):
         ws = await websockets.connect(server.ws_url())
         await asyncio.wait_for(ws.recv(), 2)
-        await ws.send(orjson.dumps({"event": "pusher:subscribe", "data": {"channel": channel}}))
+        await ws.send(
+            orjson.dumps({"event": "pusher:subscribe", "data": {"channel": channel}}).decode()
+        )
         await asyncio.wait_for(ws.recv(), 2)
         sockets.append(ws)
     samples = await _samples(server)

@@ -75,7 +75,9 @@ async def _subscribed(
     ws = await websockets.connect(server.ws_url())
     established = orjson.loads(await asyncio.wait_for(ws.recv(), 2))
     socket_id = orjson.loads(established["data"])["socket_id"]
-    await ws.send(orjson.dumps({"event": "pusher:subscribe", "data": {"channel": channel}}))
+    await ws.send(
+        orjson.dumps({"event": "pusher:subscribe", "data": {"channel": channel}}).decode()
+    )
     await asyncio.wait_for(ws.recv(), 2)
     return ws, socket_id
 

@@ -33,7 +33,7 @@ async def _connect(server: RunningServer) -> tuple[websockets.ClientConnection, 
 
 async def _subscribe(ws: websockets.ClientConnection, channel: str, **extra: str) -> None:
     await ws.send(
-        orjson.dumps({"event": "pusher:subscribe", "data": {"channel": channel, **extra}})
+        orjson.dumps({"event": "pusher:subscribe", "data": {"channel": channel, **extra}}).decode()
     )
     reply = orjson.loads(await asyncio.wait_for(ws.recv(), 2))
     assert reply["event"] == "pusher_internal:subscription_succeeded", reply
@@ -62,7 +62,9 @@ async def test_socket_activity_fires_signed_webhooks(
         channel_data=channel_data,
     )
     await ws.send(
-        orjson.dumps({"event": "client-typing", "channel": channel, "data": {"typing": True}})
+        orjson.dumps(
+            {"event": "client-typing", "channel": channel, "data": {"typing": True}}
+        ).decode()
     )
     events = await _events(receiver, 3)
     assert sorted(event["name"] for event in events[:3]) == [

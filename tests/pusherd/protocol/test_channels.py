@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import gc
+import tracemalloc
+from collections.abc import Callable
+
 import pytest
 
 from pusherd.protocol.channels import (
@@ -121,3 +125,56 @@ def test_max_length_is_configurable_up_to_200(length: int, max_length: int, is_v
     name = "a" * length
     assert is_valid_channel_name(name, max_length) is is_valid
     assert (classify_channel(name, max_length) is not None) is is_valid
+
+
+def _retained_bytes(work: Callable[[], None]) -> int:
+    """Bytes still allocated after ``work`` returns (and a collection), as tracemalloc sees."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        work()
+        gc.collect()
+        return tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_refused_long_names_retain_no_memory() -> None:
+    """Issue 10 item 2: 300 refused 250 KB names stayed in the ``lru_cache`` keyed by the raw
+    string (~75 MB that never went away). A refused name is refused before any cache."""
+
+    def refuse_300() -> None:
+        for index in range(300):
+            name = f"{index}-" + "x" * 250_000
+            assert classify_channel(name, 200) is None
+            assert classify_channel(" " + name) is None
+
+    assert _retained_bytes(refuse_300) < 256 * 1024
+
+
+def test_cache_holds_bounded_bytes_whatever_is_asked() -> None:
+    """Whatever a stranger sends — many distinct valid names at the longest allowed length,
+    names with refused characters, names over the limit — what stays behind is bounded."""
+
+    def flood() -> None:
+        for index in range(40_000):
+            tag = f"{index:08d}"
+            assert classify_channel(tag + "a" * 192, 200) is not None
+            assert classify_channel(tag + " " * 192, 200) is None
+            if index % 10 == 0:
+                assert classify_channel(tag + "b" * 10_000, 200) is None
+
+    # 4,096 cached names of 200 characters hold about 1.4 MB; the old cache kept 16,384 of any
+    # length (10 KB each here: ~160 MB).
+    assert _retained_bytes(flood) < 4 * 1024 * 1024
+
+
+def test_classification_is_the_same_from_the_cache() -> None:
+    """A name asked twice, and under another length limit, gets the same answer each time."""
+    name = "presence-" + "r" * 160
+    assert classify_channel(name, 200) == ChannelType(PRESENCE, is_cache=False)
+    assert classify_channel(name, 200) == ChannelType(PRESENCE, is_cache=False)
+    assert classify_channel(name, 164) is None
+    assert classify_channel(name) is None
+    assert classify_channel(name, 200) == ChannelType(PRESENCE, is_cache=False)

@@ -173,6 +173,11 @@ def test_parse_client_frame(raw: bytes | str, expected: ClientFrame) -> None:
         pytest.param(b'{"event":"pusher:subscribe","data":"[]"}', id="subscribe-string-array"),
         pytest.param(b'{"event":"pusher:subscribe","data":[]}', id="subscribe-array-data"),
         pytest.param(b'{"event":"pusher:unsubscribe","data":42}', id="unsubscribe-number-data"),
+        # orjson reads 1,024 levels but writes only 254: re-encoding the data raised TypeError.
+        pytest.param(
+            b'{"event":"client-x","channel":"private-a","data":' + b"[" * 300 + b"]" * 300 + b"}",
+            id="client-event-data-too-deep-to-re-encode",
+        ),
     ],
 )
 def test_malformed_frames_are_invalid_message_format_with_null_code(raw: bytes) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import struct
+import time
 
 import pytest
 
 from pusherd.protocol.wsframes import (
+    MAX_EMPTY_FRAGMENTS,
+    MAX_FRAGMENTS_PER_MESSAGE,
     OP_BINARY,
     OP_CLOSE,
     OP_CONTINUATION,
@@ -193,12 +196,57 @@ def test_fragments_adding_up_over_limit_are_1009() -> None:
         pytest.param(b"\x03\xe8", (1000, ""), id="code-only"),
         pytest.param(b"\x0f\xa1bye", (4001, "bye"), id="code-and-reason"),
         pytest.param(b"\x03\xe9\xc3\xa9", (1001, "\u00e9"), id="utf8-reason"),
-        pytest.param(b"\x03\xe8\xff", (1000, "\ufffd"), id="invalid-utf8-replaced"),
-        pytest.param(b"\x03", (1005, ""), id="one-byte"),
     ],
 )
 def test_parse_close_payload(payload: bytes, expected: tuple[int, str]) -> None:
     assert parse_close_payload(payload) == expected
+
+
+# RFC 6455 §7.4.1 defines 1000–1003 and 1007–1011; IANA registered 1012–1014 since (the
+# registry §7.4.2 points to); 3000–4999 belong to libraries, frameworks and applications.
+@pytest.mark.parametrize(
+    "code", [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014, 3000, 4999]
+)
+def test_close_codes_a_peer_may_send(code: int) -> None:
+    assert parse_close_payload(code.to_bytes(2, "big")) == (code, "")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        pytest.param(0, id="below-1000"),
+        pytest.param(999, id="999"),
+        pytest.param(1004, id="1004-reserved"),
+        pytest.param(1005, id="1005-must-not-be-sent"),
+        pytest.param(1006, id="1006-must-not-be-sent"),
+        pytest.param(1015, id="1015-must-not-be-sent"),
+        pytest.param(1016, id="1016-unassigned"),
+        pytest.param(2999, id="2999-unassigned"),
+        pytest.param(5000, id="5000-out-of-range"),
+        pytest.param(65535, id="65535"),
+    ],
+)
+def test_rfc6455_7_4_close_code_that_must_not_be_received_is_1002(code: int) -> None:
+    """§7.4.1/§7.4.2: 1004–1006 and 1015 must never be sent, 0–999 and ≥ 5000 are not used;
+    the connection is failed with 1002 instead of echoing the code."""
+    with pytest.raises(WebSocketProtocolError) as caught:
+        parse_close_payload(code.to_bytes(2, "big") + b"bye")
+    assert caught.value.close_code == 1002
+
+
+def test_rfc6455_5_5_1_one_byte_close_payload_is_1002() -> None:
+    """§5.5.1: a close body, if any, starts with a two-byte code; one byte cannot be one."""
+    with pytest.raises(WebSocketProtocolError) as caught:
+        parse_close_payload(b"\x03")
+    assert caught.value.close_code == 1002
+
+
+def test_rfc6455_8_1_close_reason_not_utf8_is_1007() -> None:
+    """§5.5.1: the reason is UTF-8; §8.1: bytes that should be UTF-8 and are not fail the
+    connection, with 1007 (§7.4.1: data inconsistent with the type of the message)."""
+    with pytest.raises(WebSocketProtocolError) as caught:
+        parse_close_payload(b"\x03\xe8\xff")
+    assert caught.value.close_code == 1007
 
 
 @pytest.mark.parametrize(
@@ -267,3 +315,68 @@ def test_server_frames_read_back_when_masked() -> None:
 
 def test_close_opcode_is_delivered() -> None:
     assert FrameReader(LIMIT).feed(masked(OP_CLOSE, b"\x03\xe8")) == [(OP_CLOSE, b"\x03\xe8")]
+
+
+def _fragmented(first: bytes, middles: list[bytes], last: bytes) -> bytes:
+    return (
+        masked(OP_TEXT, first, fin=False)
+        + b"".join(masked(OP_CONTINUATION, m, fin=False) for m in middles)
+        + masked(OP_CONTINUATION, last)
+    )
+
+
+def test_message_of_max_fragments_is_reassembled() -> None:
+    """Exactly ``MAX_FRAGMENTS_PER_MESSAGE`` frames (first + continuations) make one message."""
+    count = MAX_FRAGMENTS_PER_MESSAGE
+    data = _fragmented(b"a", [b"b"] * (count - 2), b"c")
+    assert FrameReader(LIMIT).feed(data) == [(OP_TEXT, b"a" + b"b" * (count - 2) + b"c")]
+
+
+def test_message_over_max_fragments_is_1009() -> None:
+    """One frame more than the bound: the message is too big to process (§7.4.1, 1009), though
+    its bytes are far under the size limit."""
+    data = _fragmented(b"a", [b"b"] * (MAX_FRAGMENTS_PER_MESSAGE - 1), b"c")
+    with pytest.raises(WebSocketProtocolError) as caught:
+        FrameReader(LIMIT).feed(data)
+    assert caught.value.close_code == 1009
+
+
+def test_a_few_empty_fragments_are_accepted() -> None:
+    """Empty fragments are legal (§5.4); a short run of them, even first, is tolerated."""
+    data = _fragmented(b"", [b""] * (MAX_EMPTY_FRAGMENTS - 1) + [b"x"], b"")
+    assert FrameReader(LIMIT).feed(data) == [(OP_TEXT, b"x")]
+
+
+def test_run_of_empty_fragments_is_refused_at_once() -> None:
+    """A run of empty non-final fragments carries nothing and only costs work: refused on the
+    first frame past the bound, before the rest of the flood is even read."""
+    reader = FrameReader(LIMIT)
+    head = masked(OP_TEXT, b'{"event":', fin=False)
+    empty = masked(OP_CONTINUATION, b"", fin=False)
+    assert reader.feed(head + empty * MAX_EMPTY_FRAGMENTS) == []
+    with pytest.raises(WebSocketProtocolError) as caught:
+        reader.feed(empty * 20_000)
+    assert caught.value.close_code == 1009
+
+
+def test_empty_fragment_runs_are_counted_per_run() -> None:
+    """Data between runs resets the count: the bound is on consecutive empty frames."""
+    run = [b""] * MAX_EMPTY_FRAGMENTS + [b"x"]
+    data = _fragmented(b"a", run * 3, b"z")
+    assert FrameReader(LIMIT).feed(data) == [(OP_TEXT, b"axxxz")]
+
+
+def test_frame_trickled_in_small_reads_costs_linear_time() -> None:
+    """A large frame arriving a few bytes per read must not re-copy all it has so far on every
+    read: that is quadratic (a 1 MiB frame in 4-byte reads copied ~140 GB, about 20 s)."""
+    payload = bytes(range(256)) * 4096  # 1 MiB
+    data = masked(OP_TEXT, payload)
+    reader = FrameReader(LIMIT)
+    messages: list[tuple[int, bytes]] = []
+    started = time.perf_counter()
+    for index in range(0, len(data), 4):
+        messages.extend(reader.feed(data[index : index + 4]))
+    elapsed = time.perf_counter() - started
+    assert messages == [(OP_TEXT, payload)]
+    # 262,000 reads: about 0.5 s on a loaded machine once linear (a bound, not a benchmark).
+    assert elapsed < 5, elapsed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from contextlib import AsyncExitStack
 
@@ -16,6 +17,7 @@ from tests.pusherd.transport.wsclient import (
     FRAME_TIMEOUT_S,
     PusherSocket,
     assert_error_frame,
+    assert_no_error_logged,
     open_socket,
 )
 from tests.servers import RunningServer
@@ -109,6 +111,82 @@ async def test_protocol_versions_5_to_7_are_accepted(
     query = f"protocol={version}&client=js&version=8.6.0&flash=false"
     async with open_socket(shared_server, query=query) as client:
         await client.ping()
+
+
+@pytest.mark.parametrize(
+    "version",
+    [
+        pytest.param("9" * 5000, id="5000-digits"),
+        pytest.param("7" * 4301, id="past-int-conversion-limit"),
+        pytest.param("1" + "0" * 20, id="10**20"),
+        pytest.param("0" * 5000, id="5000-zeros"),
+    ],
+)
+async def test_huge_protocol_version_gets_4007_without_a_traceback(
+    shared_server: RunningServer, caplog: pytest.LogCaptureFixture, version: str
+) -> None:
+    """Issue 10 item 12: ``protocol=<5,000 digits>`` gave 101, then a dropped socket and "Fatal
+    error on transport" (``int()`` refuses over 4,300 digits). It is an integer outside 5–7:
+    ``pusher:error`` 4007 then close 4007, as for ``protocol=8``."""
+    caplog.set_level(logging.WARNING)
+    async with open_socket(shared_server, query=f"protocol={version}", established=False) as c:
+        await _expect_first_frame_refusal(c, 4007)
+    assert_no_error_logged(caplog)
+
+
+async def test_protocol_version_with_leading_zeros_is_its_value(
+    shared_server: RunningServer,
+) -> None:
+    """``protocol=007`` is the integer 7, however many zeros lead."""
+    async with open_socket(shared_server, query="protocol=" + "0" * 5000 + "7") as client:
+        await client.ping()
+
+
+async def _upgrade_response(server: RunningServer, target: str, extra_headers: str = "") -> bytes:
+    """The status line of the server's answer to a hand-written upgrade request."""
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(
+            (
+                f"GET {target} HTTP/1.1\r\nHost: {server.host}:{server.port}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                f"{extra_headers}\r\n"
+            ).encode()
+        )
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), FRAME_TIMEOUT_S)
+        return head.split(b"\r\n", 1)[0]
+    finally:
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    ("target", "extra_headers", "status"),
+    [
+        pytest.param("//[::1/app/{key}?protocol=7", "", b"404", id="unparsable-target"),
+        pytest.param(
+            "/app/{key}?protocol=7",
+            "Origin: http://a.example\r\nOrigin: http://b.example\r\n",
+            b"400",
+            id="two-origin-headers",
+        ),
+    ],
+)
+async def test_malformed_upgrade_is_refused_without_a_traceback(
+    shared_server: RunningServer,
+    caplog: pytest.LogCaptureFixture,
+    target: str,
+    extra_headers: str,
+    status: bytes,
+) -> None:
+    """An upgrade target ``urlsplit`` cannot parse, or two ``Origin`` headers, raised inside the
+    protocol callback (a dropped socket and "Fatal error on transport"); now an HTTP refusal."""
+    caplog.set_level(logging.WARNING)
+    line = await _upgrade_response(
+        shared_server, target.format(key=shared_server.key), extra_headers
+    )
+    assert line.split(b" ")[1] == status, line
+    assert_no_error_logged(caplog)
 
 
 async def test_connection_over_app_cap_gets_4004(start_pusherd: StartPusherd) -> None:

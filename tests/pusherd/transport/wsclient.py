@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import socket
 import struct
@@ -21,6 +22,7 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
@@ -33,6 +35,7 @@ __all__ = [
     "PusherSocket",
     "RawSocket",
     "assert_error_frame",
+    "assert_no_error_logged",
     "open_socket",
     "presence_auth",
     "private_auth",
@@ -71,6 +74,16 @@ def assert_error_frame(frame: dict[str, Any], code: int | None) -> str:
     message = data["message"]
     assert isinstance(message, str) and message, frame
     return message
+
+
+def assert_no_error_logged(caplog: pytest.LogCaptureFixture) -> None:
+    """Nothing at ERROR and no traceback: bad input is answered, never crashes a handler."""
+    bad = [
+        record
+        for record in caplog.records
+        if record.levelno >= logging.ERROR or record.exc_info or "Fatal error" in record.message
+    ]
+    assert not bad, [record.getMessage() for record in bad]
 
 
 class PusherSocket:

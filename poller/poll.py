@@ -25,6 +25,7 @@ from poller.livestate import LiveFacts, live_facts
 from poller.metrics import PollerMetrics
 from poller.model import StatusBucket
 from poller.normalize import NormalizeError, normalize_item, raw_is_live, raw_match_id
+from poller.once import Once
 from poller.plan import Cadence, PlanInput, live_demand, plan_next
 from poller.providers.base import (
     AuthRejected,
@@ -50,28 +51,6 @@ PRUNE_AFTER_S = 36 * 3600.0
 RATE_LIMITED_PAUSE_S = 15.0
 #: Football and basketball clocks tick every minute; baseball innings can run 20 minutes.
 STALE_AFTER_S = 25 * 60.0
-#: How many (item id, reason) pairs and unknown status codes are remembered as already logged;
-#: both come from upstream data, so both are bounded (the oldest is forgotten first).
-LOGGED_ONCE_MAX = 4096
-
-
-class _Once:
-    """Remembers the last ``size`` keys seen, so a repeated upstream fault is logged once, not
-    once per poll, without a set that grows with every distinct bad item."""
-
-    __slots__ = ("_seen", "_size")
-
-    def __init__(self, size: int = LOGGED_ONCE_MAX) -> None:
-        self._seen: dict[object, None] = {}
-        self._size = size
-
-    def first(self, key: object) -> bool:
-        if key in self._seen:
-            return False
-        self._seen[key] = None
-        if len(self._seen) > self._size:
-            del self._seen[next(iter(self._seen))]
-        return True
 
 
 @dataclass(slots=True)
@@ -128,8 +107,8 @@ class SportPoller:
         self.next_live_at = now
         self.next_fixtures_at = now if sport == "football" else float("inf")
         self._failures = 0
-        self._unknown_logged = _Once()
-        self._drop_logged = _Once()
+        self._unknown_logged = Once()
+        self._drop_logged = Once()
         self.is_stopped = False
         self.is_stale = False
         self._last_change_at = now

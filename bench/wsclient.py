@@ -377,9 +377,15 @@ class PusherClient(asyncio.Protocol):
         self.abort()
 
     # -- API -------------------------------------------------------------------------------
-    async def subscribe(self, channel: str, auth: str = "", timeout: float = 30.0) -> None:
+    async def subscribe(
+        self, channel: str, auth: str = "", timeout: float = 30.0, channel_data: str | None = None
+    ) -> None:
+        """Subscribe and wait for ``subscription_succeeded``; ``channel_data`` for presence."""
         self.pending = asyncio.get_running_loop().create_future()
-        self._send(event_frame("pusher:subscribe", {"auth": auth, "channel": channel}))
+        data = {"auth": auth, "channel": channel}
+        if channel_data is not None:
+            data["channel_data"] = channel_data
+        self._send(event_frame("pusher:subscribe", data))
         await asyncio.wait_for(self.pending, timeout)
         self.pending = None
 
@@ -461,12 +467,21 @@ class PusherClient(asyncio.Protocol):
         tr.abort()
 
 
-async def connect(port: int, stats: Stats, key: str, timeout: float = 30.0) -> PusherClient:
+async def connect(
+    port: int,
+    stats: Stats,
+    key: str,
+    timeout: float = 30.0,
+    client_class: type[PusherClient] | None = None,
+) -> PusherClient:
+    """Open one connection and wait for ``connection_established``; ``client_class`` lets a
+    scenario use a subclass (the soak's per-period accounting)."""
     loop = asyncio.get_running_loop()
     host = f"127.0.0.1:{port}"
+    cls = client_class or PusherClient
 
     def factory() -> PusherClient:
-        return PusherClient(stats, host, key)
+        return cls(stats, host, key)
 
     _, proto = await asyncio.wait_for(loop.create_connection(factory, "127.0.0.1", port), timeout)
     try:

@@ -42,6 +42,12 @@ class PollerMetrics:
             ["sport", "event"],
             registry=self.registry,
         )
+        self.items_dropped = Counter(
+            "poller_items_dropped",
+            "Upstream items skipped as malformed, by sport and reason (each poll that sees one)",
+            ["sport", "reason"],
+            registry=self.registry,
+        )
         self.publish_latency = Histogram(
             "poller_publish_latency_seconds",
             "From the upstream response to the hand-off to pusherd",

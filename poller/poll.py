@@ -20,11 +20,12 @@ import orjson
 from poller.cache import DataCache, cache_entries, cache_key
 from poller.catalogue import LeagueCatalogue
 from poller.clock import Clock
-from poller.detect import MatchState, detect
+from poller.detect import Change, MatchState, detect
 from poller.livestate import LiveFacts, live_facts
 from poller.metrics import PollerMetrics
 from poller.model import StatusBucket
 from poller.normalize import NormalizeError, normalize_item, raw_is_live, raw_match_id
+from poller.once import Once
 from poller.plan import Cadence, PlanInput, live_demand, plan_next
 from poller.providers.base import (
     AuthRejected,
@@ -106,7 +107,8 @@ class SportPoller:
         self.next_live_at = now
         self.next_fixtures_at = now if sport == "football" else float("inf")
         self._failures = 0
-        self._unknown_logged: set[str] = set()
+        self._unknown_logged = Once()
+        self._drop_logged = Once()
         self.is_stopped = False
         self.is_stale = False
         self._last_change_at = now
@@ -242,29 +244,19 @@ class SportPoller:
                     seen_live.add(fingerprint[0])
                 continue  # byte-identical to the last poll: nothing can have changed
             try:
-                match = normalize_item(self.sport, raw)
-            except NormalizeError as exc:
-                logger.warning("%s: skipping malformed item: %s", self.sport, exc)
+                state, changes, outbound = self._take(raw, now)
+            except Exception as exc:
+                # One bad item costs that item only: the rest of the batch goes out (item 8).
+                self._drop(raw, exc)
                 continue
-            if (
-                match.status is StatusBucket.UNKNOWN
-                and match.status_short not in self._unknown_logged
-            ):
-                self._unknown_logged.add(match.status_short)
-                logger.warning(
-                    "%s: unknown status %r kept as last known", self.sport, match.status_short
-                )
-            if match.status.is_in_play:
-                seen_live.add(match.match_id)
-            changes, state = detect(self.states.get(match.match_id), match)
+            if state.match.status.is_in_play:
+                seen_live.add(state.match.match_id)
             if changes:
                 self._last_change_at = now
                 for change in changes:
                     name = type(change).__name__
                     self.p.metrics.changes.labels(sport=self.sport, event=name).inc()
-                    messages += route(
-                        change, catalogue=self.p.catalogue, now=now, options=self.p.routing
-                    )
+                messages += outbound
             new_states.append(state)
             if fingerprint is not None:
                 fingerprints[fingerprint[0]] = fingerprint[1]
@@ -280,6 +272,35 @@ class SportPoller:
                 self._finishing[match_id] = (now, 2)
             self._live_ids = seen_live
         self._pending = _Pending(kind, now, messages, new_states, fetch.received_at, fingerprints)
+
+    def _take(self, raw: object, now: float) -> tuple[MatchState, list[Change], list[Outbound]]:
+        """Normalise, diff and route one raw item: every step that can trip over upstream data,
+        so that a failure in any of them is that item's alone."""
+        match = normalize_item(self.sport, raw)
+        if match.status is StatusBucket.UNKNOWN and self._unknown_logged.first(match.status_short):
+            logger.warning(
+                "%s: unknown status %r kept as last known", self.sport, match.status_short[:40]
+            )
+        changes, state = detect(self.states.get(match.match_id), match)
+        options, catalogue = self.p.routing, self.p.catalogue
+        outbound = [
+            m for c in changes for m in route(c, catalogue=catalogue, now=now, options=options)
+        ]
+        return state, changes, outbound
+
+    def _drop(self, raw: object, exc: Exception) -> None:
+        """Count a skipped item; log it once per item id and reason, not once per poll."""
+        reason = exc.reason if isinstance(exc, NormalizeError) else type(exc).__name__
+        self.p.metrics.items_dropped.labels(sport=self.sport, reason=reason).inc()
+        match_id = raw_match_id(self.sport, raw)
+        if not self._drop_logged.first((match_id, reason)):
+            return
+        if isinstance(exc, NormalizeError):
+            logger.warning("%s: dropping malformed item %s: %s", self.sport, match_id, exc)
+        else:  # not a known kind of bad data: our bug, or one we have not seen yet
+            logger.error(
+                "%s: dropping item %s that broke the poll step", self.sport, match_id, exc_info=exc
+            )
 
     def _schedule(self, kind: str, now: float) -> None:
         if kind == "fixtures":
@@ -336,15 +357,15 @@ class SportPoller:
             return
         changed = {s.match.match_id for s in pending.states}
         matches = [s.match for s in self.states.values()]
-        entries = cache_entries(
-            self.sport,
-            matches,
-            changed,
-            self.p.catalogue,
-            now=pending.polled_at,
-            is_live_poll=pending.kind == "live",
-        )
         try:
+            entries = cache_entries(
+                self.sport,
+                matches,
+                changed,
+                self.p.catalogue,
+                now=pending.polled_at,
+                is_live_poll=pending.kind == "live",
+            )
             await self.p.cache.put_many(entries)
             if is_status_changed:
                 await self.p.cache.delete(

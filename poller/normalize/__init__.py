@@ -23,9 +23,9 @@ def normalize_item(sport: str, raw: Any) -> Match:
     """Raises NormalizeError for an unknown sport or a malformed item."""
     normalizer = NORMALIZERS.get(sport)
     if normalizer is None:
-        raise NormalizeError(f"no normaliser for sport {sport!r}")
+        raise NormalizeError(f"no normaliser for sport {sport!r}", reason="unknown_sport")
     if not isinstance(raw, Mapping):
-        raise NormalizeError("item is not an object")
+        raise NormalizeError("item is not an object", reason="not_an_object")
     return normalizer(raw)
 
 

@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from poller.model import EventType, Match, MatchEvent
-from poller.normalize.common import NormalizeError, as_int, as_str, obj, required_int, team
+from poller.normalize.common import (
+    NormalizeError,
+    as_int,
+    as_str,
+    as_unix_s,
+    obj,
+    required_int,
+    team,
+)
 from poller.normalize.status import classify_status
 
 __all__ = ["normalize_event", "normalize_fixture"]
@@ -109,7 +117,7 @@ def normalize_fixture(raw: Mapping[str, Any]) -> Match:
         period=info.period,
         clock=_clock(elapsed, extra) if info.bucket.is_in_play else None,
         elapsed=elapsed,
-        start_time=as_int(fixture.get("timestamp")) or 0,
+        start_time=as_unix_s(fixture.get("timestamp"), "fixture.timestamp") or 0,
         events=events,
         details=details,
     )

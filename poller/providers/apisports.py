@@ -83,7 +83,10 @@ def _message(body: Any) -> str:
 
 
 class ApiSportsProvider:
-    """The Provider for API-Sports hosts (see :class:`poller.providers.base.Provider`)."""
+    """The Provider for API-Sports hosts (see :class:`poller.providers.base.Provider`).
+
+    ``timeout_s`` bounds each whole call (connect, headers and body together), not each read.
+    """
 
     def __init__(
         self,
@@ -100,6 +103,7 @@ class ApiSportsProvider:
         self._hosts = hosts
         self._key = api_key
         self._clock = clock
+        self._timeout_s = timeout_s
         self._timeout = httpx.Timeout(timeout_s)
         self._max_ids = max_ids
         self._metrics = metrics
@@ -195,10 +199,13 @@ class ApiSportsProvider:
         host = self._hosts[sport]
         url = f"{host.base_url.rstrip('/')}/{path}"
         try:
-            response = await self._client.get(
-                url, params=dict(params), headers=self._headers(host), timeout=self._timeout
-            )
-        except httpx.TimeoutException as exc:
+            # httpx's timeouts are per read: a server dripping a byte a second never trips
+            # them. The deadline bounds the whole call, headers and body (issue 10, item 9).
+            async with asyncio.timeout(self._timeout_s):
+                response = await self._client.get(
+                    url, params=dict(params), headers=self._headers(host), timeout=self._timeout
+                )
+        except (httpx.TimeoutException, TimeoutError) as exc:
             self._count(sport, path, "timeout")
             raise Unavailable(f"{sport} {path}: timeout") from exc
         except httpx.HTTPError as exc:

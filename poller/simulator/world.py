@@ -28,6 +28,19 @@ def _day(unix_s: float) -> str:
     return datetime.fromtimestamp(int(unix_s), UTC).strftime("%Y-%m-%d")
 
 
+def _deep_merge(item: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``item`` with ``patch`` laid over it, objects merged key by key (a copy: items are cached
+    per publish cycle)."""
+    merged = dict(item)
+    for key, value in patch.items():
+        inner = merged.get(key)
+        if isinstance(value, dict) and isinstance(inner, dict):
+            merged[key] = _deep_merge(inner, value)
+        else:
+            merged[key] = value
+    return merged
+
+
 class World:
     def __init__(
         self, matches: Iterable[ScriptedMatch], *, clock: Clock, publish_cycle_s: float = 15.0
@@ -41,6 +54,10 @@ class World:
         self.frozen_at: float | None = None
         #: When set, event arrays come in a different (seeded) order in every publish cycle.
         self.shuffle_seed: int | None = None
+        #: Malformed-item faults (§8.5): a patch deep-merged into one match's JSON item...
+        self.patches: dict[tuple[str, int], dict[str, Any]] = {}
+        #: ...and raw items listed after a sport's healthy ones in every match list answer.
+        self.extra_items: dict[str, list[Any]] = {}
 
     def published_at(self) -> float:
         if self.frozen_at is not None:
@@ -92,8 +109,14 @@ class World:
                     continue
             if statuses is not None and short not in statuses:
                 continue
-            out.append(item)
+            out.append(self._patched("football", match.match_id, item))
+        if live is not None or date is not None:
+            out.extend(self.extra_items.get("football", ()))
         return out
+
+    def _patched(self, sport: str, match_id: int, item: dict[str, Any]) -> dict[str, Any]:
+        patch = self.patches.get((sport, match_id))
+        return item if patch is None else _deep_merge(item, patch)
 
     def games(
         self,
@@ -113,7 +136,9 @@ class World:
                 continue
             if league is not None and match.league.id != league:
                 continue
-            out.append(game_json(match, at))
+            out.append(self._patched(sport, match.match_id, game_json(match, at)))
+        if game_id is None:
+            out.extend(self.extra_items.get(sport, ()))
         return out
 
     def leagues(self, sport: str, *, league_id: int | None = None) -> list[dict[str, Any]]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import heapq
 from typing import Any
 
 from pusherd.adapters.base import (
@@ -21,6 +24,9 @@ from pusherd.state.presence import Roster
 from pusherd.state.subscriptions import ChannelIndex
 
 __all__ = ["LocalAdapter", "fan_out"]
+
+#: How often a started adapter drops expired cache-channel entries (seconds of real time).
+SWEEP_INTERVAL_S = 30.0
 
 
 def fan_out(
@@ -49,19 +55,57 @@ def fan_out(
 
 
 class LocalAdapter:
-    """Channels, subscriptions and presence rosters in this process's memory."""
+    """Channels, subscriptions and presence rosters in this process's memory.
 
-    def __init__(self, *, clock: Clock) -> None:
+    Cache-channel entries (§11) expire without being read: each write first drops what has
+    expired, and a started adapter also sweeps on a timer, so channels that are written once and
+    never read again (the poller's per-match channels) do not stay forever (issue 10, item 10).
+    Expiry times come from the injected clock, so tests advance a FakeClock and call
+    :meth:`sweep`.
+    """
+
+    def __init__(self, *, clock: Clock, sweep_interval_s: float = SWEEP_INTERVAL_S) -> None:
         self._clock = clock
         self._index: ChannelIndex[Subscriber] = ChannelIndex()
         self._roster = Roster()
         self._cache: dict[tuple[str, str], CachedEvent] = {}
+        #: (expires_at, key) per write, soonest first; an entry rewritten since is skipped.
+        self._expiries: list[tuple[float, tuple[str, str]]] = []
+        self._sweep_interval_s = sweep_interval_s
+        self._sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        return None
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="cache-sweeper")
 
     async def stop(self) -> None:
-        return None
+        sweeper, self._sweeper = self._sweeper, None
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval_s)
+            self.sweep()
+
+    def sweep(self) -> None:
+        """Drop every cache entry whose TTL has passed; O(log n) per expired write."""
+        now = self._clock.time()
+        expiries, cache = self._expiries, self._cache
+        while expiries and expiries[0][0] <= now:
+            expires_at, key = heapq.heappop(expiries)
+            cached = cache.get(key)
+            if cached is not None and cached.expires_at == expires_at:
+                del cache[key]
+
+    def cached_channel_count(self) -> int:
+        """Cache channels holding an event (for metrics and the memory tests)."""
+        return len(self._cache)
+
+    def expiry_queue_length(self) -> int:
+        return len(self._expiries)
 
     def publish(
         self,
@@ -79,8 +123,17 @@ class LocalAdapter:
 
     def remember(self, app_id: str, channel: str, payload: bytes, ttl_s: float) -> None:
         """Keep the last event of a cache channel (§11); other channels keep nothing."""
-        if is_cache_channel(channel):
-            self._cache[(app_id, channel)] = CachedEvent(payload, self._clock.time() + ttl_s)
+        if not is_cache_channel(channel):
+            return
+        self.sweep()
+        key = (app_id, channel)
+        expires_at = self._clock.time() + ttl_s
+        self._cache[key] = CachedEvent(payload, expires_at)
+        heapq.heappush(self._expiries, (expires_at, key))
+        if len(self._expiries) > 2 * len(self._cache) + 64:
+            # Rewrites leave superseded expiries behind: rebuild from the live entries.
+            self._expiries = [(c.expires_at, k) for k, c in self._cache.items()]
+            heapq.heapify(self._expiries)
 
     async def cached_event(self, app_id: str, channel: str) -> CachedEvent | None:
         cached = self._cache.get((app_id, channel))

@@ -8,6 +8,9 @@ The rules, per app:
   that window cancels the held event *and* suppresses the ``channel_occupied`` /
   ``member_added`` that would have announced it (§10.4), so a page reload does not flap.
 * ``cache_miss`` goes out once per channel until :meth:`WebhookRules.cache_filled` (§10.3, §11).
+  The channels already reported are a stranger-grown map, so it is bounded: a miss is forgotten
+  after ``miss_memory_s`` or when :data:`MISSED_MAX` newer ones push it out, and at worst that
+  channel's next miss is reported once more.
 * ``subscription_count`` of a channel above 100 subscribers goes out at most once per 5 s; what
   changes inside a window is sent, latest value only, when the window ends (§10.3, §12).
 
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 __all__ = [
+    "MISSED_MAX",
     "CacheMiss",
     "ChannelOccupied",
     "ChannelVacated",
@@ -38,6 +42,9 @@ HOLD_S = 3.0
 #: Above this many subscribers, subscription_count is throttled (§10.3, §12).
 COUNT_THROTTLE_ABOVE = 100
 COUNT_THROTTLE_WINDOW_S = 5.0
+#: How many reported cache misses are remembered, and for how long (monotonic seconds).
+MISSED_MAX = 10_000
+MISS_MEMORY_S = 3600.0
 
 Payload = dict[str, str | int]
 
@@ -165,6 +172,7 @@ class WebhookRules:
         hold_s: how long ``channel_vacated`` / ``member_removed`` wait (Pusher: 3 s).
         count_window_s: the ``subscription_count`` throttle window (Pusher: 5 s).
         count_throttle_above: subscriber count above which the throttle applies (Pusher: 100).
+        miss_memory_s / missed_max: how long and how many reported cache misses are remembered.
     """
 
     def __init__(
@@ -173,13 +181,18 @@ class WebhookRules:
         hold_s: float = HOLD_S,
         count_window_s: float = COUNT_THROTTLE_WINDOW_S,
         count_throttle_above: int = COUNT_THROTTLE_ABOVE,
+        miss_memory_s: float = MISS_MEMORY_S,
+        missed_max: int = MISSED_MAX,
     ) -> None:
         self._hold_s = hold_s
         self._count_window_s = count_window_s
         self._count_throttle_above = count_throttle_above
         self._held: dict[_HoldKey, _Held] = {}
         self._held_queue: deque[_Held] = deque()
-        self._missed: set[str] = set()
+        self._miss_memory_s = miss_memory_s
+        self._missed_max = missed_max
+        #: channel → when its miss was reported; insertion order is time order.
+        self._missed: dict[str, float] = {}
         self._windows: dict[str, _Window] = {}
         self._window_queue: deque[_Window] = deque()
 
@@ -214,13 +227,23 @@ class WebhookRules:
 
     def cache_miss(self, channel: str, now: float) -> list[WebhookEvent]:
         # "at most one per channel until the cache is filled again" (§10.3 [R])
-        if channel in self._missed:
+        missed = self._missed
+        forget_before = now - self._miss_memory_s
+        while missed and next(iter(missed.values())) <= forget_before:
+            del missed[next(iter(missed))]  # the oldest first: amortised O(1) per call
+        if channel in missed:
             return []
-        self._missed.add(channel)
+        if len(missed) >= self._missed_max:
+            del missed[next(iter(missed))]
+        missed[channel] = now
         return [CacheMiss(channel)]
 
     def cache_filled(self, channel: str) -> None:
-        self._missed.discard(channel)
+        self._missed.pop(channel, None)
+
+    def missed_count(self) -> int:
+        """How many cache misses are remembered as reported (bounded by ``missed_max``)."""
+        return len(self._missed)
 
     # -- subscription count (§12) ------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -251,3 +253,56 @@ def test_error_classification_and_quota_parsing() -> None:
 
 def test_secret_is_masked() -> None:
     assert "abc" not in repr(Secret("abc")) and Secret("abc").reveal() == "abc"
+
+
+@asynccontextmanager
+async def dripping_server(interval_s: float, body_bytes: int) -> AsyncIterator[str]:
+    """A loopback HTTP server that sends its headers at once, then one body byte per
+    ``interval_s``: every read arrives well inside a per-read timeout (issue 10, item 9)."""
+    body = b'{"errors":[],"response":[]}'.ljust(body_bytes)
+    handlers: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\n"
+            writer.write(f"{head}Content-Type: application/json\r\n\r\n".encode())
+            for i in range(len(body)):
+                writer.write(body[i : i + 1])
+                await writer.drain()
+                await asyncio.sleep(interval_s)
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            pass  # the client gave up, or the server is closing: either ends the drip
+        finally:
+            writer.close()
+            handlers.discard(task)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()
+        for task in list(handlers):
+            task.cancel()
+        await asyncio.gather(*handlers)
+        await server.wait_closed()
+
+
+async def test_a_dripping_upstream_is_cut_at_the_timeout_of_the_whole_call(
+    client: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    # 30 bytes, one every 0.2 s: 6 s in all, though no single read waits over 0.2 s.
+    metrics = PollerMetrics()
+    async with dripping_server(interval_s=0.2, body_bytes=30) as url:
+        provider = direct(url, client, fake_clock, metrics=metrics, timeout_s=0.5)
+        started = time.perf_counter()
+        with pytest.raises(Unavailable, match="timeout"):
+            await provider.live("football", day="2026-10-03")
+        took = time.perf_counter() - started
+    assert took < 1.5, f"the call took {took:.1f}s with timeout_s=0.5"
+    labels = {"sport": "football", "endpoint": "fixtures", "outcome": "timeout"}
+    assert metrics.registry.get_sample_value("poller_upstream_calls_total", labels) == 1

@@ -6,6 +6,7 @@ import pytest
 
 from pusherd.clock import FakeClock
 from pusherd.webhooks.events import (
+    MISSED_MAX,
     CacheMiss,
     ChannelOccupied,
     ChannelVacated,
@@ -253,3 +254,28 @@ def test_drain_releases_everything_held(clock: FakeClock) -> None:
     ]
     assert rules.next_deadline() is None
     assert rules.due(clock.monotonic() + 100) == []
+
+
+def test_the_memory_of_cache_misses_is_bounded_after_100k_distinct_channels(
+    clock: FakeClock,
+) -> None:
+    # Issue 10, item 10: every distinct never-filled cache- channel used to stay forever.
+    rules = WebhookRules()
+    for n in range(100_000):
+        assert rules.cache_miss(f"cache-{n}", clock.monotonic()) == [CacheMiss(f"cache-{n}")]
+    assert rules.missed_count() <= MISSED_MAX
+    # The newest are still de-duplicated; the oldest forgotten may be reported once more.
+    assert rules.cache_miss("cache-99999", clock.monotonic()) == []
+    assert rules.cache_miss("cache-0", clock.monotonic()) == [CacheMiss("cache-0")]
+
+
+def test_a_remembered_cache_miss_expires_after_its_memory_span(clock: FakeClock) -> None:
+    rules = WebhookRules(miss_memory_s=60.0)
+    rules.cache_miss("cache-x", clock.monotonic())
+    clock.advance(59)
+    assert rules.cache_miss("cache-x", clock.monotonic()) == []
+    rules.cache_miss("cache-y", clock.monotonic())
+    clock.advance(2)
+    assert rules.cache_miss("cache-z", clock.monotonic()) == [CacheMiss("cache-z")]
+    assert rules.missed_count() == 2  # cache-x forgotten, cache-y and cache-z remembered
+    assert rules.cache_miss("cache-x", clock.monotonic()) == [CacheMiss("cache-x")]

@@ -14,7 +14,8 @@ from starlette.responses import Response
 from pusherd.adapters.base import Adapter
 from pusherd.clock import Clock
 from pusherd.config import AppConfig
-from pusherd.http.auth import verify_signed_request
+from pusherd.http.auth import check_query, verify_signed_request
+from pusherd.http.body import BodyTooLarge, read_body
 from pusherd.protocol.errors import ApiError
 from pusherd.publisher import EventPublisher
 
@@ -63,24 +64,21 @@ def json_response(content: object, status: int = 200) -> Response:
 
 
 def _error_response(error: ApiError) -> Response:
-    return Response(error.to_body(), status_code=error.status, media_type="application/json")
+    # The rest of a too-large body is not worth reading: close instead of draining it.
+    headers = {"Connection": "close"} if isinstance(error, BodyTooLarge) else None
+    return Response(
+        error.to_body(), status_code=error.status, media_type="application/json", headers=headers
+    )
 
 
 async def _authenticate(request: Request, context: HttpContext, app: AppConfig) -> SignedRequest:
-    declared = request.headers.get("content-length")
-    if (
-        declared is not None
-        and declared.isascii()
-        and declared.isdigit()
-        and int(declared) > context.max_body_bytes
-    ):
-        raise ApiError(413, f"Request body is larger than {context.max_body_bytes} bytes")
-    body = await request.body()
-    if len(body) > context.max_body_bytes:
-        raise ApiError(413, f"Request body is larger than {context.max_body_bytes} bytes")
     params = parse_qsl(
         request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
     )
+    now = context.clock.time()
+    # Key, version and timestamp first: an unsigned or stale request is refused unread.
+    check_query(app=app, params=params, now=now)
+    body = await read_body(request, context.max_body_bytes)
     raw_path = request.scope.get("raw_path")
     paths: list[str] = [request.url.path]
     if isinstance(raw_path, bytes):
@@ -93,7 +91,7 @@ async def _authenticate(request: Request, context: HttpContext, app: AppConfig) 
         paths=paths,
         params=params,
         body=body,
-        now=context.clock.time(),
+        now=now,
     )
     if not app.enabled:
         raise ApiError(403, "Application disabled")

@@ -8,11 +8,11 @@ plus one chunk of memory.
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from pusherd.protocol.errors import ApiError
 
-__all__ = ["BodyTooLarge", "read_body"]
+__all__ = ["BodyIncomplete", "BodyTooLarge", "read_body"]
 
 
 class BodyTooLarge(ApiError):
@@ -20,6 +20,14 @@ class BodyTooLarge(ApiError):
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"Request body is larger than {max_bytes} bytes")
+
+
+class BodyIncomplete(ApiError):
+    """The client left (or was timed out) before its body was complete: nobody reads the answer,
+    and it is the client's doing, so nothing is logged as an error."""
+
+    def __init__(self) -> None:
+        super().__init__(400, "The request body was not complete")
 
 
 def _declared_length(request: Request) -> int | None:
@@ -36,15 +44,19 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
 
     Raises:
         BodyTooLarge: a declared ``Content-Length`` or the bytes received so far pass the limit.
+        BodyIncomplete: the connection closed before the body's end.
     """
     declared = _declared_length(request)
     if declared is not None and declared > max_bytes:
         raise BodyTooLarge(max_bytes)
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise BodyTooLarge(max_bytes)
-        chunks.append(chunk)
+    try:
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > max_bytes:
+                raise BodyTooLarge(max_bytes)
+            chunks.append(chunk)
+    except ClientDisconnect:
+        raise BodyIncomplete from None
     return b"".join(chunks)

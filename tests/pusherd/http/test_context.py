@@ -9,6 +9,7 @@ import socket
 import time
 
 import orjson
+import pytest
 
 from tests.pusherd.transport.wsclient import sign
 from tests.servers import RunningServer
@@ -114,3 +115,25 @@ async def test_signed_chunked_body_within_the_limit_is_published(
         _exchange, shared_server, target, [*chunks, b"0\r\n\r\n"]
     )
     assert (status, orjson.loads(answer)) == (200, {})
+
+
+async def test_client_gone_mid_body_is_not_logged_as_an_error(
+    shared_server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A signed request whose client disconnects half-way through the body: nothing to answer,
+    and nothing at ERROR (it is the client's doing, not a crashed handler)."""
+    path = f"/apps/{shared_server.app_id}/events"
+    target = f"{path}?{_signed_query(shared_server, path, b'x')}"
+
+    def send_half_and_leave() -> None:
+        with socket.create_connection(("127.0.0.1", shared_server.port), timeout=5) as sock:
+            sock.sendall(
+                f"POST {target} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n".encode()
+                + b"{" * 500
+            )
+            time.sleep(0.2)
+
+    with caplog.at_level("ERROR", logger="pusherd"):
+        await asyncio.to_thread(send_half_and_leave)
+        await asyncio.sleep(0.3)
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

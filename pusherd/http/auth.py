@@ -9,12 +9,13 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from urllib.parse import parse_qsl
 
 from pusherd.config import AppConfig
 from pusherd.protocol.errors import ApiError
 from pusherd.protocol.signatures import EMPTY_BODY_MD5, body_md5, http_string_to_sign, sign
 
-__all__ = ["TIMESTAMP_WINDOW_S", "check_query", "verify_signed_request"]
+__all__ = ["TIMESTAMP_WINDOW_S", "check_query", "query_params", "verify_signed_request"]
 
 #: Pusher accepts requests whose ``auth_timestamp`` is within 600 s of its clock.
 TIMESTAMP_WINDOW_S = 600
@@ -27,6 +28,15 @@ _MAX_TIMESTAMP_DIGITS = 11
 
 def _iso(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def query_params(query_string: bytes) -> list[tuple[str, str]]:
+    """The query's pairs in order, blanks kept, as the signature covers them (§5.5).
+
+    Latin-1 maps every byte to a character, so no query string can fail to decode; percent
+    escapes that are not UTF-8 become U+FFFD and simply fail the signature.
+    """
+    return parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
 
 
 def _query_values(params: Sequence[tuple[str, str]]) -> dict[str, str]:

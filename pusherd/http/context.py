@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
@@ -14,7 +13,7 @@ from starlette.responses import Response
 from pusherd.adapters.base import Adapter
 from pusherd.clock import Clock
 from pusherd.config import AppConfig
-from pusherd.http.auth import check_query, verify_signed_request
+from pusherd.http.auth import check_query, query_params, verify_signed_request
 from pusherd.http.body import BodyTooLarge, read_body
 from pusherd.protocol.errors import ApiError
 from pusherd.publisher import EventPublisher
@@ -72,9 +71,7 @@ def _error_response(error: ApiError) -> Response:
 
 
 async def _authenticate(request: Request, context: HttpContext, app: AppConfig) -> SignedRequest:
-    params = parse_qsl(
-        request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
-    )
+    params = query_params(request.scope.get("query_string", b""))
     now = context.clock.time()
     # Key, version and timestamp first: an unsigned or stale request is refused unread.
     check_query(app=app, params=params, now=now)

@@ -177,6 +177,8 @@ class FrontDoorLimits:
     max_headers: int = 100
     #: Connections per client address still sending their first head; 0 is no cap.
     max_handshakes_per_address: int = 32
+    #: How long a connection past that cap has to finish its head before it is dropped.
+    over_cap_grace_s: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,9 @@ uvicorn as its ``http`` class, that adds:
 - a bound on the bytes of an unfinished head (``431``), on the URL (``414``) and on the number
   of header lines (``431``), checked as the bytes arrive, before the parser buffers more;
 - a cap per client address on connections that have not yet sent a complete first head
-  (:class:`HandshakeGate`); a connection past it is closed at once.
+  (:class:`HandshakeGate`); a connection past it must finish its head within
+  ``over_cap_grace_s`` (0.5 s) or is dropped, so silent sockets cannot pile up while a burst
+  of real clients, whose heads are already on the wire, still gets in.
 
 A WebSocket upgrade leaves this class as soon as its head is complete, so the WebSocket's own
 activity timeouts (Pusher protocol §3) take over from there.
@@ -114,12 +116,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         address = self.client[0] if self.client else None
-        if address is not None:
-            if not self.gate.try_enter(address):
-                self.stats.count("handshakes_per_address")
-                transport.abort()
-                return
-            self._gate_address = address
+        if address is not None and not self.gate.try_enter(address):
+            # Over the cap, but not refused unread: a burst of accepts is handled before any
+            # of their (already sent) heads is read, so each gets a short grace instead.
+            grace_s = min(self.limits.over_cap_grace_s, self.limits.header_timeout_s)
+            self._arm(grace_s, self._on_grace_expired)
+            return
+        self._gate_address = address
         self._arm(self.limits.header_timeout_s, self._on_head_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -209,6 +212,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._deadline = None
         if self._is_in_head and not self.transport.is_closing():
             self._refuse(408, "Request head not received in time")
+
+    def _on_grace_expired(self) -> None:
+        self._deadline = None
+        if self._is_in_head and not self.transport.is_closing():
+            self.stats.count("handshakes_per_address")
+            self.transport.abort()
 
     def _on_body_timeout(self) -> None:
         # The application may be reading the body: closing tells it the client is gone.

@@ -25,6 +25,7 @@ LIMITS = FrontDoorLimits(
     max_head_bytes=8192,
     max_headers=20,
     max_handshakes_per_address=8,
+    over_cap_grace_s=0.2,
 )
 
 
@@ -140,15 +141,20 @@ def test_stalled_body_is_closed_after_the_body_timeout(server: RunningServer) ->
 
 
 def test_connections_in_their_first_head_are_capped_per_address(server: RunningServer) -> None:
-    """Past the cap a new connection is closed at once; a finished head frees its slot."""
+    """Past the cap a silent connection is dropped after the short grace, not the full head
+    deadline; one that sends its head at once is served; a finished head frees its slot."""
     silent = [_connect(server) for _ in range(LIMITS.max_handshakes_per_address)]
     try:
         for sock in silent:
             sock.sendall(b"G")  # accepted and parsed: the slot is taken
+        time.sleep(0.1)
         with _connect(server) as extra:
             started = time.monotonic()
             assert _read_until_closed(extra) == b""
             assert time.monotonic() - started < LIMITS.header_timeout_s
+        with _connect(server) as prompt:
+            prompt.sendall(b"GET /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert _read_until_closed(prompt).startswith(b"HTTP/1.1 200")
         silent[0].sendall(b"ET /up HTTP/1.1\r\nHost: x\r\n\r\n")
         assert silent[0].recv(100).startswith(b"HTTP/1.1 200")
         response = httpx.get(f"{server.http_url}/up", timeout=WITHIN_S)
@@ -156,6 +162,22 @@ def test_connections_in_their_first_head_are_capped_per_address(server: RunningS
     finally:
         for sock in silent:
             sock.close()
+
+
+def test_a_burst_of_prompt_clients_past_the_cap_is_served(server: RunningServer) -> None:
+    """With the cap already taken by silent sockets, clients that send their head at once are
+    all served (a busy loop accepts a burst before reading any head, so a cap that refused
+    at accept would turn real clients away)."""
+    silent = [_connect(server) for _ in range(LIMITS.max_handshakes_per_address)]
+    burst = [_connect(server) for _ in range(LIMITS.max_handshakes_per_address * 3)]
+    try:
+        for sock in burst:
+            sock.sendall(b"GET /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        answers = [_read_until_closed(sock) for sock in burst]
+    finally:
+        for sock in (*silent, *burst):
+            sock.close()
+    assert all(answer.startswith(b"HTTP/1.1 200") for answer in answers)
 
 
 def test_websocket_outlives_the_header_timeout(server: RunningServer) -> None:

@@ -36,7 +36,8 @@ PENDING_WSPROTO = (
 
 def _run(**kwargs: int) -> FuzzReport:
     with server_process(sys.executable) as server:
-        return asyncio.run(fuzz(server, max_seconds=60, **kwargs))
+        # An answer (or a due close frame) later than 3 s is a finding: the loop stalled.
+        return asyncio.run(fuzz(server, max_seconds=60, wait_s=3.0, **kwargs))
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ __all__ = ["BodyIncomplete", "BodyTooLarge", "read_body"]
 
 
 class BodyTooLarge(ApiError):
-    """413: the body passed the limit; the connection is closed rather than drained."""
+    """413: the body passed the limit; the rest of it is never held."""
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"Request body is larger than {max_bytes} bytes")

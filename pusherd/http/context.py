@@ -14,7 +14,7 @@ from pusherd.adapters.base import Adapter
 from pusherd.clock import Clock
 from pusherd.config import AppConfig
 from pusherd.http.auth import check_query, query_params, verify_signed_request
-from pusherd.http.body import BodyTooLarge, read_body
+from pusherd.http.body import read_body
 from pusherd.protocol.errors import ApiError
 from pusherd.publisher import EventPublisher
 
@@ -63,18 +63,19 @@ def json_response(content: object, status: int = 200) -> Response:
 
 
 def _error_response(error: ApiError) -> Response:
-    # The rest of a too-large body is not worth reading: close instead of draining it.
-    headers = {"Connection": "close"} if isinstance(error, BodyTooLarge) else None
-    return Response(
-        error.to_body(), status_code=error.status, media_type="application/json", headers=headers
-    )
+    # No "Connection: close" even when the body is left unread: closing a socket with unread
+    # input sends a reset, which can destroy the answer before the client reads it. uvicorn
+    # discards the rest of the body instead, and the front door's body deadline bounds that.
+    return Response(error.to_body(), status_code=error.status, media_type="application/json")
 
 
-async def _authenticate(request: Request, context: HttpContext, app: AppConfig) -> SignedRequest:
-    params = query_params(request.scope.get("query_string", b""))
-    now = context.clock.time()
-    # Key, version and timestamp first: an unsigned or stale request is refused unread.
-    check_query(app=app, params=params, now=now)
+async def _authenticate(
+    request: Request,
+    context: HttpContext,
+    app: AppConfig,
+    params: list[tuple[str, str]],
+    now: float,
+) -> SignedRequest:
     body = await read_body(request, context.max_body_bytes)
     raw_path = request.scope.get("raw_path")
     paths: list[str] = [request.url.path]
@@ -99,6 +100,19 @@ async def _authenticate(request: Request, context: HttpContext, app: AppConfig) 
 Handler = Callable[[SignedRequest], Awaitable[Response]]
 
 
+def _find_app(request: Request, context: HttpContext, *, app_from_key: bool) -> AppConfig:
+    if app_from_key:
+        app = context.apps_by_key.get(request.query_params.get("auth_key", ""))
+        if app is None:
+            raise ApiError(404, "No app has that auth_key")
+        return app
+    app_id = request.path_params["app_id"]
+    found = context.apps_by_id.get(app_id)
+    if found is None:
+        raise ApiError(404, f"The app {app_id[:40]} could not be found")
+    return found
+
+
 def api_endpoint(
     handler: Handler, *, app_from_key: bool = False
 ) -> Callable[[Request], Awaitable[Response]]:
@@ -111,16 +125,15 @@ def api_endpoint(
     async def endpoint(request: Request) -> Response:
         context: HttpContext = getattr(request.state, HTTP_STATE_KEY)
         try:
-            if app_from_key:
-                app = context.apps_by_key.get(request.query_params.get("auth_key", ""))
-                if app is None:
-                    raise ApiError(404, "No app has that auth_key")
-            else:
-                app_id = request.path_params["app_id"]
-                app = context.apps_by_id.get(app_id)
-                if app is None:
-                    raise ApiError(404, f"The app {app_id[:40]} could not be found")
-            signed = await _authenticate(request, context, app)
+            app = _find_app(request, context, app_from_key=app_from_key)
+            params = query_params(request.scope.get("query_string", b""))
+            now = context.clock.time()
+            # Key, version and timestamp first: an unsigned or stale request is refused unread.
+            check_query(app=app, params=params, now=now)
+        except ApiError as error:
+            return _error_response(error)
+        try:
+            signed = await _authenticate(request, context, app, params, now)
             return await handler(signed)
         except ApiError as error:
             return _error_response(error)

@@ -76,7 +76,6 @@ async def test_chunked_body_over_the_limit_is_413_before_it_ends(
     assert status == 413
     assert headers["content-type"].startswith("application/json")
     assert orjson.loads(body)["error"].startswith("Request body is larger than")
-    assert headers.get("connection") == "close"
 
 
 async def test_unsigned_request_is_refused_before_its_body_is_read(

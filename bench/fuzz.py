@@ -19,34 +19,35 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
-import re
-import signal
-import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pusher
 import websockets
 
-from bench.fuzzgen import FuzzGenerator, HttpCase, WsCase, client_frame
+from bench.fuzzgen import FuzzGenerator, WsCase, client_frame
+from bench.fuzzhttp import HttpCase, HttpFuzzer
+from bench.liveserver import (
+    APP_ID,
+    APP_KEY,
+    APP_SECRET,
+    ServerProcess,
+    log_errors,
+    rss_bytes,
+    server_process,
+)
 
-__all__ = ["FuzzReport", "ServerProcess", "fuzz", "log_errors", "server_process"]
+__all__ = ["FuzzReport", "fuzz", "main"]
 
-APP_ID, APP_KEY, APP_SECRET = "4242", "fuzz-key", "fuzz-secret-0d9c"
 CONTROL_CHANNEL = "control-channel"
-_ERROR_LINE = re.compile(r"(^|\s)(ERROR|CRITICAL)(:|\s)|Traceback|Fatal error")
 _HANDSHAKE = (
     "GET /app/{key}?{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
     "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
@@ -72,75 +73,6 @@ class FuzzReport:
     def find(self, kind: str, example: str) -> None:
         self.findings[kind] += 1
         self.examples.setdefault(kind, example[:300])
-
-
-@dataclass(frozen=True)
-class ServerProcess:
-    pid: int
-    port: int
-    log_path: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextmanager
-def server_process(python: str = sys.executable) -> Iterator[ServerProcess]:
-    """``python -m pusherd --no-poller`` on a free loopback port, in a scratch directory."""
-    with tempfile.TemporaryDirectory(prefix="pusherd-fuzz-") as scratch:
-        port = _free_port()
-        log_path = Path(scratch) / "server.log"
-        env = {
-            **os.environ,
-            "PUSHERD_APP_ID": APP_ID,
-            "PUSHERD_APP_KEY": APP_KEY,
-            "PUSHERD_APP_SECRET": APP_SECRET,
-            "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
-        }
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(
-                [python, "-m", "pusherd", "--no-poller", "--port", str(port)],
-                cwd=scratch,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        try:
-            for _ in range(300):
-                if process.poll() is not None:
-                    raise RuntimeError(f"pusherd exited: {log_path.read_text()[-2000:]}")
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-            else:
-                raise RuntimeError("pusherd did not listen within 30 s")
-            yield ServerProcess(process.pid, port, log_path)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def rss_bytes(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def log_errors(log_path: Path) -> list[str]:
-    """Lines of the server's log at ERROR (or a traceback, or asyncio's "Fatal error")."""
-    text = log_path.read_text(errors="replace")
-    return [line for line in text.splitlines() if _ERROR_LINE.search(line)]
 
 
 def _server_frames(buffer: bytearray) -> Iterator[tuple[int, bytes]]:
@@ -311,6 +243,7 @@ async def fuzz(
         now=time.time,
         max_empty_fragments=max_empty_fragments,
     )
+    requests = HttpFuzzer(generator)
     report = FuzzReport(baseline_rss_bytes=rss_bytes(server.pid))
     host, port = "127.0.0.1", server.port
     started = time.monotonic()
@@ -330,7 +263,7 @@ async def fuzz(
                 case = generator.ws_case(frames_per_socket)
                 await _ws_case(host, port, case, report, wait_s)
             else:
-                await _http_case(host, port, generator.http_case(), report, wait_s)
+                await _http_case(host, port, requests.case(), report, wait_s)
 
     async with _rss_sampler(server.pid, report):
         control = asyncio.get_running_loop().create_task(_control(host, port, report, stop))
@@ -375,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames-per-socket", type=int, default=60)
     parser.add_argument("--max-seconds", type=float, default=3600.0)
     parser.add_argument("--max-empty-fragments", type=int, default=2_000)
-    parser.add_argument("--wait", type=float, default=10.0, help="seconds an answer may take")
+    parser.add_argument("--wait", type=float, default=5.0, help="seconds an answer may take")
     args = parser.parse_args(argv)
     with server_process() as server:
         report = asyncio.run(

@@ -1,7 +1,8 @@
 """Seed-controlled generators of hostile input for the black-box fuzzer (issue 10).
 
 Everything here is a pure function of a ``random.Random``: the same seed gives the same bytes,
-so a finding is reproduced by its seed and case number. Two kinds of case:
+so a finding is reproduced by its seed and case number. Two kinds of case (the second in
+:mod:`bench.fuzzhttp`):
 
 - :class:`WsCase`: an upgrade (sometimes with a mutated query) and then raw client frames:
   benign ones (Pusher events, junk JSON, huge names, pings, valid fragments) followed, most of
@@ -13,18 +14,14 @@ so a finding is reproduced by its seed and case number. Two kinds of case:
 
 from __future__ import annotations
 
-import hashlib
 import random
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import quote, urlencode
 
 import orjson
 
-from pusherd.protocol.signatures import http_string_to_sign, sign
-
-__all__ = ["FuzzGenerator", "HttpCase", "WsCase", "client_frame"]
+__all__ = ["FuzzGenerator", "WsCase", "client_frame"]
 
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
 #: Close codes a client may not send (RFC 6455 §7.4.1): the server must answer 1002.
@@ -37,14 +34,6 @@ class WsCase:
     frames: tuple[bytes, ...]
     #: Close codes the server may answer the terminal frame with; empty: no oracle.
     expect_close: frozenset[int]
-    kind: str
-
-
-@dataclass(frozen=True, slots=True)
-class HttpCase:
-    request: bytes
-    #: Whether a complete answer is due (False for deliberately unfinished requests).
-    expects_answer: bool
     kind: str
 
 
@@ -282,132 +271,3 @@ class FuzzGenerator:
             terminal, codes, kind = self._violation()
             return WsCase(query, (*frames, *terminal), codes, kind)
         return WsCase(query, tuple(frames), frozenset(), "benign")
-
-    # -- HTTP --------------------------------------------------------------------------------
-
-    def _signed_query(self, method: str, path: str, body: bytes) -> list[tuple[str, str]]:
-        params = [
-            ("auth_key", self.key),
-            ("auth_timestamp", str(int(self.now()))),
-            ("auth_version", "1.0"),
-        ]
-        if body:
-            params.append(("body_md5", hashlib.md5(body, usedforsecurity=False).hexdigest()))
-        signature = sign(self.secret, http_string_to_sign(method, path, params))
-        return [*params, ("auth_signature", signature)]
-
-    def _mutate_query(self, params: list[tuple[str, str]]) -> tuple[list[tuple[str, str]], str]:
-        rng = self.rng
-        roll = rng.randint(0, 7)
-        if roll == 0 and params:
-            params.pop(rng.randrange(len(params)))
-            return params, "query-dropped"
-        if roll == 1:
-            value = rng.choice(["9" * 5000, str(10**20), "-1", "1e9", "²", ""])
-            return [(n, value if n == "auth_timestamp" else v) for n, v in params], "timestamp"
-        if roll == 2:
-            return [*params, *params], "query-doubled"
-        if roll == 3:
-            return [(n, v + "0") for n, v in params], "query-tampered"
-        if roll == 4:
-            return [*params, ("channels[]", self.channel_name()[:100])], "query-extra"
-        return params, "signed"
-
-    def _api_body(self) -> bytes:
-        rng = self.rng
-        roll = rng.randint(0, 6)
-        channel = self.channel_name()[:300]
-        if roll == 0:
-            return orjson.dumps({"name": "e", "data": "d", "channel": channel})
-        if roll == 1:
-            batch = [
-                {
-                    "name": "e",
-                    "data": rng.choice(["{}", "x" * rng.randint(0, 20_000)]),
-                    "channel": self.channel_name()[:300],
-                }
-                for _ in range(rng.randint(0, 12))
-            ]
-            return orjson.dumps({"batch": batch})
-        if roll == 2:
-            return orjson.dumps(
-                {"name": self.junk_json(), "data": self.junk_json(), "channels": self.junk_json()}
-            )
-        if roll == 3:
-            return orjson.dumps(self.junk_json())
-        if roll == 4:
-            return b"[" * rng.randint(1, 50_000)
-        if roll == 5:
-            return rng.randbytes(rng.randint(0, 2000))
-        return orjson.dumps({"name": "e", "data": "d", "channels": ["c"] * rng.randint(0, 300)})
-
-    def _target(self) -> tuple[str, str]:
-        rng = self.rng
-        app = self.app_id if rng.random() < 0.85 else rng.choice(["0", "x" * 300, "%00", "1/.."])
-        channel = quote(self.channel_name()[:500], safe="")
-        return rng.choice(
-            [
-                ("POST", f"/apps/{app}/events"),
-                ("POST", f"/apps/{app}/events"),
-                ("POST", f"/apps/{app}/batch_events"),
-                ("GET", f"/apps/{app}/channels"),
-                ("GET", f"/apps/{app}/channels/{channel}"),
-                ("GET", f"/apps/{app}/channels/{channel}/users"),
-                ("POST", f"/apps/{app}/users/{channel}/terminate_connections"),
-                ("GET", "/up"),
-                ("GET", "/metrics"),
-                ("POST", "/broadcasting/auth"),
-                ("GET", f"/app/{self.key}"),
-                (rng.choice(["PUT", "DELETE", "PATCH", "OPTIONS", "HEAD"]), f"/apps/{app}/events"),
-            ]
-        )
-
-    def _frame_body(self, head: bytes, body: bytes) -> tuple[bytes, bool, str]:
-        rng = self.rng
-        roll = rng.randint(0, 9)
-        if roll <= 4:
-            return head + b"Content-Length: %d\r\n\r\n" % len(body) + body, True, "length"
-        if roll <= 7:
-            chunks = []
-            position = 0
-            while position < len(body):
-                size = rng.randint(1, 4096)
-                chunks.append(b"%x\r\n" % len(body[position : position + size]))
-                chunks.append(body[position : position + size] + b"\r\n")
-                position += size
-            framed = head + b"Transfer-Encoding: chunked\r\n\r\n" + b"".join(chunks) + b"0\r\n\r\n"
-            return framed, True, "chunked"
-        if roll == 8:
-            bad = head + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n" + body[:10] + b"\r\n"
-            return bad, True, "bad-chunk"
-        declared = len(body) + rng.randint(1, 100)
-        return head + b"Content-Length: %d\r\n\r\n" % declared + body, False, "short-body"
-
-    def http_case(self) -> HttpCase:
-        rng = self.rng
-        if rng.random() < 0.08:
-            junk = rng.choice(
-                [
-                    rng.randbytes(rng.randint(1, 300)) + b"\r\n\r\n",
-                    b"GET / HTTP/1.1\r\nHost: x\r\nBad Header: \x00\x01\r\n\r\n",
-                    b"GET /" + b"%" * rng.randint(1, 2000) + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-                    b"GET / HTTP/9.9\r\n\r\n",
-                    b"GET /up HTTP/1.0\r\n\r\n",
-                ]
-            )
-            return HttpCase(junk, True, "junk-head")
-        method, path = self._target()
-        body = self._api_body() if method in ("POST", "PUT", "PATCH") else b""
-        params = self._signed_query(method, path, body)
-        kind = "unsigned"
-        if rng.random() < 0.85:
-            params, kind = self._mutate_query(params)
-        else:
-            params = []
-        query = urlencode(params)
-        target = f"{path}?{query}" if query else path
-        head = f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-        if body or rng.random() < 0.5:
-            head += "Content-Type: application/json\r\n"
-        framed, expects_answer, framing = self._frame_body(head.encode(), body)
-        return HttpCase(framed, expects_answer and method != "HEAD", f"{kind}/{framing}")

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.fuzz import FuzzReport, fuzz, server_process
+from bench.fuzz import FuzzReport, fuzz
+from bench.liveserver import server_process
 
 SEED = 20261202
 #: Sized to take about 5 s each on an idle 2-core machine (12,000 frames/s, 600 requests/s),

@@ -21,6 +21,7 @@ from pusherd.embedded import (
     poller_companion,
     scoreboard_routes,
 )
+from pusherd.frontdoor import FrontDoorStats
 
 __all__ = ["main"]
 
@@ -36,6 +37,11 @@ def _parse_args(argv: Sequence[str]) -> argparse.Namespace:
         "--no-poller", action="store_true", help="do not run the embedded simulated poller"
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    parser.add_argument(
+        "--metrics-token",
+        help="bearer token for GET /metrics (or PUSHERD_METRICS_TOKEN); "
+        "without one, /metrics answers loopback clients only",
+    )
     return parser.parse_args(argv)
 
 
@@ -73,6 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             apps_file=args.apps_file,
             run_poller=False if args.no_poller else None,
+            metrics_token=args.metrics_token,
         )
     except ConfigError as exc:
         print(f"pusherd: configuration error: {exc}", file=sys.stderr)
@@ -93,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:
             print(f"pusherd: configuration error: {exc}", file=sys.stderr)
             return 2
+        front_door_stats = FrontDoorStats()
         app = build_app(
             settings,
             clock=clock,
@@ -101,9 +109,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             companions=(auth.companion,) if poller is None else (auth.companion, poller),
             mounts=(*scoreboard_routes(os.environ, settings), auth.mount),
             key_quota=auth.key_quota,
+            front_door_stats=front_door_stats,
         )
         print(_banner(settings, auth), flush=True)
-        uvicorn.Server(server_config(settings, app)).run()
+        uvicorn.Server(server_config(settings, app, front_door_stats=front_door_stats)).run()
     return 0
 
 

@@ -28,10 +28,12 @@ from pusherd.adapters.local import LocalAdapter
 from pusherd.adapters.redis import RedisAdapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import Settings
+from pusherd.frontdoor import FrontDoorStats, front_door_protocol
 from pusherd.hooks import KeyQuota
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
-from pusherd.http.metrics import METRICS_STATE_KEY
+from pusherd.http.metrics import METRICS_STATE_KEY, MetricsAccess
 from pusherd.http.routes import api_routes
+from pusherd.looplag import LoopLagMonitor
 from pusherd.metrics import ServerCollector
 from pusherd.protocol.bus import bus_stream
 from pusherd.publisher import EventPublisher
@@ -111,6 +113,7 @@ def build_app(
     companions: Sequence[Companion] = (),
     mounts: Sequence[BaseRoute] = (),
     key_quota: KeyQuota | None = None,
+    front_door_stats: FrontDoorStats | None = None,
 ) -> Starlette:
     """The pusherd ASGI app for ``settings``; resources live exactly as long as its lifespan.
 
@@ -121,6 +124,8 @@ def build_app(
         mounts: routes served on the same port after the HTTP API (the auth endpoints, the
             demo page), tried in order.
         key_quota: per-API-key connection caps (the auth service's socket grants).
+        front_door_stats: the front door's refusal counters, shown on /metrics (the same
+            object goes to :func:`server_config`).
     """
 
     @contextlib.asynccontextmanager
@@ -156,14 +161,23 @@ def build_app(
                 await feed.start()
             for companion in companions:
                 await stack.enter_async_context(companion(http_context.publisher))
+            loop_lag = LoopLagMonitor(clock=clock)
+            await loop_lag.start()
+            stack.push_async_callback(loop_lag.stop)
             registry = CollectorRegistry(auto_describe=False)
             registry.register(
-                ServerCollector(endpoint=endpoint, webhooks=webhooks, adapter=state_adapter)
+                ServerCollector(
+                    endpoint=endpoint,
+                    webhooks=webhooks,
+                    adapter=state_adapter,
+                    loop_lag=loop_lag,
+                    front_door=front_door_stats,
+                )
             )
             yield {
                 ENDPOINT_STATE_KEY: endpoint,
                 HTTP_STATE_KEY: http_context,
-                METRICS_STATE_KEY: registry,
+                METRICS_STATE_KEY: MetricsAccess(registry, settings.metrics_token),
             }
 
     return Starlette(
@@ -173,14 +187,22 @@ def build_app(
     )
 
 
-def server_config(settings: Settings, app: Starlette, *, use_uvloop: bool = True) -> uvicorn.Config:
-    """uvicorn settings: httptools for HTTP, our protocol class for every WebSocket upgrade."""
+def server_config(
+    settings: Settings,
+    app: Starlette,
+    *,
+    use_uvloop: bool = True,
+    front_door_stats: FrontDoorStats | None = None,
+) -> uvicorn.Config:
+    """uvicorn settings: httptools behind the front door's limits for HTTP, our protocol class
+    for every WebSocket upgrade."""
+    http_protocol = front_door_protocol(settings.front_door, front_door_stats or FrontDoorStats())
     return uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
         ws=PusherWebSocketProtocol,
-        http="httptools",
+        http=http_protocol,
         loop="uvloop" if use_uvloop else "asyncio",
         lifespan="on",
         log_level=settings.log_level,

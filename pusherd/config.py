@@ -23,6 +23,7 @@ __all__ = [
     "DEMO_APP_SECRET",
     "AppConfig",
     "ConfigError",
+    "FrontDoorLimits",
     "Secret",
     "Settings",
     "WebhookTarget",
@@ -163,6 +164,24 @@ class AppConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FrontDoorLimits:
+    """What a connection may cost before its request head is complete (issue 10, item 5)."""
+
+    #: From the first byte of a request (or the accept) to the end of its head: 408 after.
+    header_timeout_s: float = 10.0
+    #: From the end of a head to the end of its body; the connection is closed after.
+    body_timeout_s: float = 30.0
+    max_url_bytes: int = 8_192
+    #: Bytes of an unfinished head (request line and headers); 431 past it.
+    max_head_bytes: int = 65_536
+    max_headers: int = 100
+    #: Connections per client address still sending their first head; 0 is no cap.
+    max_handshakes_per_address: int = 32
+    #: How long a connection past that cap has to finish its head before it is dropped.
+    over_cap_grace_s: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
@@ -183,6 +202,9 @@ class Settings:
     laravel_redis_prefix: str | None = "laravel_database_"
     is_demo_app: bool = False
     log_level: str = "info"
+    front_door: FrontDoorLimits = FrontDoorLimits()
+    #: Bearer token for GET /metrics; without one, /metrics answers loopback clients only.
+    metrics_token: Secret | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -356,6 +378,24 @@ def _port(value: str, source: str) -> int:
     return port
 
 
+def _front_door(environ: Mapping[str, str]) -> FrontDoorLimits:
+    """``PUSHERD_<FIELD>`` for each field, e.g. ``PUSHERD_HEADER_TIMEOUT_S=5``."""
+    values: dict[str, float] = {}
+    for limit in fields(FrontDoorLimits):
+        variable = f"PUSHERD_{limit.name.upper()}"
+        text = environ.get(variable, "").strip()
+        if not text:
+            continue
+        try:
+            value = float(text) if limit.type == "float" else int(text)
+        except ValueError:
+            raise ConfigError(f"{variable} must be a number, got {text!r}") from None
+        if value < 0 or (value == 0 and limit.type == "float"):
+            raise ConfigError(f"{variable} must be positive, got {text!r}")
+        values[limit.name] = value
+    return FrontDoorLimits(**values)  # type: ignore[arg-type]
+
+
 def load_settings(
     environ: Mapping[str, str],
     *,
@@ -363,6 +403,7 @@ def load_settings(
     port: int | None = None,
     apps_file: str | None = None,
     run_poller: bool | None = None,
+    metrics_token: str | None = None,
 ) -> Settings:
     """Settings from the environment, with explicit (CLI) values taking precedence.
 
@@ -410,4 +451,9 @@ def load_settings(
         settings = replace(settings, laravel_redis_prefix=None if is_off else laravel_prefix)
     if run_poller is not None:
         settings = replace(settings, run_poller=run_poller)
-    return settings
+    token = metrics_token or _first(environ, "PUSHERD_METRICS_TOKEN")
+    return replace(
+        settings,
+        front_door=_front_door(environ),
+        metrics_token=Secret(token) if token else None,
+    )

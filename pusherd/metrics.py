@@ -3,7 +3,8 @@ the hot path). ``GET /metrics`` on the server's port serves them in the text for
 
 What an operator watches: open connections and subscriptions per app (capacity), presence
 members, sockets dropped for being too slow, the webhook queue (delivered, given up, dropped),
-and writes the Redis adapter had to drop while Redis was unreachable.
+writes the Redis adapter had to drop while Redis was unreachable, event-loop lag (a stall of
+every socket) and connections refused at the front door.
 """
 
 from __future__ import annotations
@@ -11,11 +12,18 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from pusherd.adapters.base import Adapter
 from pusherd.adapters.redis import RedisAdapter
+from pusherd.frontdoor import FrontDoorStats
+from pusherd.looplag import LoopLagMonitor
 from pusherd.transport.endpoint import WebSocketEndpoint
 from pusherd.webhooks import WebhookDispatcher
 
@@ -29,10 +37,14 @@ class ServerCollector(Collector):
         endpoint: WebSocketEndpoint,
         webhooks: WebhookDispatcher | None,
         adapter: Adapter,
+        loop_lag: LoopLagMonitor | None = None,
+        front_door: FrontDoorStats | None = None,
     ) -> None:
         self._endpoint = endpoint
         self._webhooks = webhooks
         self._adapter = adapter
+        self._loop_lag = loop_lag
+        self._front_door = front_door
 
     def collect(self) -> Iterator[Metric]:
         connections = GaugeMetricFamily(
@@ -81,9 +93,45 @@ class ServerCollector(Collector):
                 "Webhook events waiting or in flight",
                 value=sender.outbox_size,
             )
+        if self._loop_lag is not None:
+            yield from _loop_lag_metrics(self._loop_lag)
+        if self._front_door is not None:
+            refused = CounterMetricFamily(
+                "pusherd_front_door_refused",
+                "Connections refused or closed by the front door's limits (408, 414, 431, "
+                "body_timeout, handshakes_per_address)",
+                labels=["reason"],
+            )
+            for reason, count in sorted(self._front_door.by_reason.items()):
+                refused.add_metric([reason], count)
+            yield refused
         if isinstance(self._adapter, RedisAdapter):
             yield CounterMetricFamily(
                 "pusherd_cluster_writes_dropped",
                 "Publishes and cache writes dropped while Redis could not keep up",
                 value=self._adapter.dropped_writes,
             )
+
+
+def _loop_lag_metrics(monitor: LoopLagMonitor) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "pusherd_event_loop_lag_seconds",
+        "How late the latest scheduled wake-up of the event loop fired",
+        value=monitor.last_s,
+    )
+    yield GaugeMetricFamily(
+        "pusherd_event_loop_lag_max_seconds",
+        "The worst event-loop lag since the server started",
+        value=monitor.max_s,
+    )
+    cumulative = 0
+    buckets: list[tuple[str, float]] = []
+    for bound, count in zip((*monitor.buckets_s, float("inf")), monitor.bucket_counts, strict=True):
+        cumulative += count
+        buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+    yield HistogramMetricFamily(
+        "pusherd_event_loop_lag_observed_seconds",
+        "Every event-loop lag sample, so a stall between two scrapes is still counted",
+        buckets=buckets,
+        sum_value=monitor.sum_s,
+    )

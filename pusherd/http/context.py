@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
 
 import orjson
 from starlette.requests import Request
@@ -14,7 +13,8 @@ from starlette.responses import Response
 from pusherd.adapters.base import Adapter
 from pusherd.clock import Clock
 from pusherd.config import AppConfig
-from pusherd.http.auth import verify_signed_request
+from pusherd.http.auth import check_query, query_params, verify_signed_request
+from pusherd.http.body import read_body
 from pusherd.protocol.errors import ApiError
 from pusherd.publisher import EventPublisher
 
@@ -63,24 +63,20 @@ def json_response(content: object, status: int = 200) -> Response:
 
 
 def _error_response(error: ApiError) -> Response:
+    # No "Connection: close" even when the body is left unread: closing a socket with unread
+    # input sends a reset, which can destroy the answer before the client reads it. uvicorn
+    # discards the rest of the body instead, and the front door's body deadline bounds that.
     return Response(error.to_body(), status_code=error.status, media_type="application/json")
 
 
-async def _authenticate(request: Request, context: HttpContext, app: AppConfig) -> SignedRequest:
-    declared = request.headers.get("content-length")
-    if (
-        declared is not None
-        and declared.isascii()
-        and declared.isdigit()
-        and int(declared) > context.max_body_bytes
-    ):
-        raise ApiError(413, f"Request body is larger than {context.max_body_bytes} bytes")
-    body = await request.body()
-    if len(body) > context.max_body_bytes:
-        raise ApiError(413, f"Request body is larger than {context.max_body_bytes} bytes")
-    params = parse_qsl(
-        request.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True
-    )
+async def _authenticate(
+    request: Request,
+    context: HttpContext,
+    app: AppConfig,
+    params: list[tuple[str, str]],
+    now: float,
+) -> SignedRequest:
+    body = await read_body(request, context.max_body_bytes)
     raw_path = request.scope.get("raw_path")
     paths: list[str] = [request.url.path]
     if isinstance(raw_path, bytes):
@@ -93,7 +89,7 @@ async def _authenticate(request: Request, context: HttpContext, app: AppConfig) 
         paths=paths,
         params=params,
         body=body,
-        now=context.clock.time(),
+        now=now,
     )
     if not app.enabled:
         raise ApiError(403, "Application disabled")
@@ -102,6 +98,19 @@ async def _authenticate(request: Request, context: HttpContext, app: AppConfig) 
 
 
 Handler = Callable[[SignedRequest], Awaitable[Response]]
+
+
+def _find_app(request: Request, context: HttpContext, *, app_from_key: bool) -> AppConfig:
+    if app_from_key:
+        app = context.apps_by_key.get(request.query_params.get("auth_key", ""))
+        if app is None:
+            raise ApiError(404, "No app has that auth_key")
+        return app
+    app_id = request.path_params["app_id"]
+    found = context.apps_by_id.get(app_id)
+    if found is None:
+        raise ApiError(404, f"The app {app_id[:40]} could not be found")
+    return found
 
 
 def api_endpoint(
@@ -116,16 +125,15 @@ def api_endpoint(
     async def endpoint(request: Request) -> Response:
         context: HttpContext = getattr(request.state, HTTP_STATE_KEY)
         try:
-            if app_from_key:
-                app = context.apps_by_key.get(request.query_params.get("auth_key", ""))
-                if app is None:
-                    raise ApiError(404, "No app has that auth_key")
-            else:
-                app_id = request.path_params["app_id"]
-                app = context.apps_by_id.get(app_id)
-                if app is None:
-                    raise ApiError(404, f"The app {app_id[:40]} could not be found")
-            signed = await _authenticate(request, context, app)
+            app = _find_app(request, context, app_from_key=app_from_key)
+            params = query_params(request.scope.get("query_string", b""))
+            now = context.clock.time()
+            # Key, version and timestamp first: an unsigned or stale request is refused unread.
+            check_query(app=app, params=params, now=now)
+        except ApiError as error:
+            return _error_response(error)
+        try:
+            signed = await _authenticate(request, context, app, params, now)
             return await handler(signed)
         except ApiError as error:
             return _error_response(error)

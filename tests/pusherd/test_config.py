@@ -13,6 +13,7 @@ from pusherd.config import (
     DEMO_APP_SECRET,
     AppConfig,
     ConfigError,
+    FrontDoorLimits,
     Secret,
     WebhookTarget,
     load_apps_file,
@@ -515,3 +516,34 @@ def test_configured_app_without_secret_never_gets_the_demo_secret(environ: dict[
 def test_app_secret_alone_keeps_demo_id_and_key() -> None:
     (app,) = load_settings({"PUSHER_APP_SECRET": SECRET}).apps
     assert (app.app_id, app.key, app.secret) == (DEMO_APP_ID, DEMO_APP_KEY, Secret(SECRET))
+
+
+def test_front_door_limits_and_metrics_token_from_the_environment() -> None:
+    settings = load_settings(
+        {
+            "PUSHERD_HEADER_TIMEOUT_S": "2.5",
+            "PUSHERD_MAX_HANDSHAKES_PER_ADDRESS": "0",
+            "PUSHERD_METRICS_TOKEN": "t0ken",
+        }
+    )
+    assert settings.front_door.header_timeout_s == 2.5
+    assert settings.front_door.max_handshakes_per_address == 0
+    assert settings.front_door.max_url_bytes == FrontDoorLimits().max_url_bytes
+    assert settings.metrics_token == Secret("t0ken")
+    assert "t0ken" not in repr(settings)
+    assert load_settings({}, metrics_token="cli").metrics_token == Secret("cli")
+    assert load_settings({}).metrics_token is None
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("PUSHERD_HEADER_TIMEOUT_S", "soon"),
+        ("PUSHERD_HEADER_TIMEOUT_S", "0"),
+        ("PUSHERD_MAX_URL_BYTES", "-1"),
+        ("PUSHERD_MAX_HEADERS", "1.5"),
+    ],
+)
+def test_bad_front_door_limit_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=variable):
+        load_settings({variable: value})

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import random
 
 import httpx
 import orjson
 import websockets
+from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
+from pusherd.adapters.local import LocalAdapter
+from pusherd.clock import FakeClock, IdFactory
 from pusherd.config import WebhookTarget
+from pusherd.frontdoor import FrontDoorStats
+from pusherd.looplag import LoopLagMonitor
+from pusherd.metrics import ServerCollector
+from pusherd.transport.endpoint import WebSocketEndpoint
 from tests.conftest import StartPusherd
-from tests.servers import RunningServer
+from tests.servers import RunningServer, make_settings
 
 
 async def _samples(server: RunningServer) -> dict[str, float]:
@@ -48,3 +56,40 @@ async def test_metrics_follow_connections_and_subscriptions(start_pusherd: Start
     assert "pusherd_webhooks_dropped_total" in samples
     for ws in sockets:
         await ws.close()
+
+
+def test_loop_lag_and_front_door_refusals_are_collected() -> None:
+    """The collector reads the lag monitor and the front door's counters as they are now."""
+    clock = FakeClock()
+    settings = make_settings()
+    adapter = LocalAdapter(clock=clock)
+    endpoint = WebSocketEndpoint(
+        settings=settings,
+        apps=settings.apps,
+        adapter=adapter,
+        clock=clock,
+        ids=IdFactory(random.Random(1)),
+    )
+    lag = LoopLagMonitor(clock=clock)
+    lag.observe(0.3)
+    lag.observe(0.002)
+    front_door = FrontDoorStats()
+    front_door.count("408")
+    front_door.count("408")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        ServerCollector(
+            endpoint=endpoint, webhooks=None, adapter=adapter, loop_lag=lag, front_door=front_door
+        )
+    )
+    samples = {
+        sample.name + "".join(f"|{value}" for value in sample.labels.values()): sample.value
+        for family in text_string_to_metric_families(generate_latest(registry).decode())
+        for sample in family.samples
+    }
+    assert samples["pusherd_event_loop_lag_seconds"] == 0.002
+    assert samples["pusherd_event_loop_lag_max_seconds"] == 0.3
+    assert samples["pusherd_event_loop_lag_observed_seconds_count"] == 2
+    assert samples["pusherd_event_loop_lag_observed_seconds_bucket|0.25"] == 1
+    assert samples["pusherd_event_loop_lag_observed_seconds_bucket|0.5"] == 2
+    assert samples["pusherd_front_door_refused_total|408"] == 2

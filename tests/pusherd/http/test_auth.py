@@ -246,3 +246,22 @@ async def test_laravel_presence_auth_with_string_user_id_is_accepted(
         await lin.subscribe_presence(pusherd_server, "presence-match.7", '{"user_id":"43"}')
         added = await ada.recv()
         assert json.loads(added["data"]) == {"user_id": "43", "user_info": None}
+
+
+@pytest.mark.parametrize("timestamp", ["9" * 5000, str(10**20), "0" * 4000 + "1"])
+async def test_absurd_timestamp_is_a_401_not_a_crash(
+    shared_server: RunningServer, timestamp: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Issue 10 item 12: a 5,000-digit or 10^20 ``auth_timestamp`` is just outside the window:
+    401 ``Timestamp expired`` in JSON, as Pusher answers, and nothing logged at ERROR (before the
+    fix: ``int()`` or ``datetime`` raised, a 500 and a traceback per request)."""
+    with caplog.at_level("ERROR", logger="pusherd"):
+        response = await signed_request(
+            shared_server,
+            "GET",
+            f"/apps/{shared_server.app_id}/channels",
+            params={"auth_timestamp": timestamp},
+        )
+    assert assert_json_error(response, 401).startswith("Timestamp expired")
+    assert len(response.text) < 400
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

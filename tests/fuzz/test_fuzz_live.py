@@ -28,12 +28,6 @@ MIB = 1024 * 1024
 #: Extra resident memory a run may add (huge channel names, buffered frames, caches).
 RSS_BOUND_BYTES = 256 * MIB
 #: Close-code oracles and log lines fixed on the ``wsproto`` branch (issue 10 items 1, 2, 12).
-PENDING_WSPROTO = (
-    "issue 10 items 1/2/12 (close codes 1006/1015/5000 -> 1002, 1-byte close payload -> 1002, "
-    "invalid UTF-8 -> 1007, protocol=<5000 digits>) are fixed on the wsproto branch; "
-    "remove this mark when it is merged"
-)
-
 
 def _run(**kwargs: int) -> FuzzReport:
     with server_process(sys.executable) as server:
@@ -82,13 +76,11 @@ def test_ws_fuzz_gets_no_5xx_internal_error_or_dropped_connection(ws_report: Fuz
     assert not bad
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING_WSPROTO)
 def test_ws_fuzz_close_codes_follow_rfc6455_and_the_pusher_protocol(
     ws_report: FuzzReport,
 ) -> None:
     assert not _findings(ws_report, "close-")
 
 
-@pytest.mark.xfail(strict=True, reason=PENDING_WSPROTO)
 def test_ws_fuzz_leaves_no_error_in_the_server_log(ws_report: FuzzReport) -> None:
     assert not ws_report.log_errors, "\n".join(ws_report.log_errors[:20])

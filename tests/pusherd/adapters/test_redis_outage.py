@@ -39,21 +39,21 @@ def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
         process.kill()
 
 
-NodeFactory = Callable[[str], Awaitable[RedisAdapter]]
+NodeFactory = Callable[..., Awaitable[RedisAdapter]]
 
 
 @pytest.fixture
 async def start_node(redis_process: RedisProcess) -> AsyncIterator[NodeFactory]:
-    """``await start_node("node-a")``: an adapter with its own client, stopped at the end."""
+    """``await start_node("node-a", clock)``: an adapter with its own client, stopped at the end."""
     started: list[tuple[RedisAdapter, aioredis.Redis]] = []
 
-    async def start(node_id: str) -> RedisAdapter:
+    async def start(node_id: str, clock: FakeClock | None = None) -> RedisAdapter:
         client = aioredis.from_url(redis_process.url)
         adapter = RedisAdapter(
             redis=client,
             prefix="pusherd:",
             node_id=node_id,
-            clock=FakeClock(),
+            clock=clock or FakeClock(),
             rng=random.Random(0),
         )
         await adapter.start()
@@ -200,3 +200,44 @@ async def test_the_first_join_after_an_outage_succeeds(
     await _join(a, "1.10", "room-0", None)
     stats = await a.channel_stats(APP, PRESENCE)
     assert stats == ChannelStats(1, 1)
+
+
+def _events(subscriber: FakeSubscriber) -> list[tuple[str, object]]:
+    frames = [orjson.loads(payload) for payload in subscriber.payloads]
+    return [(frame["event"], orjson.loads(frame["data"])) for frame in frames]
+
+
+async def test_a_node_declared_dead_while_alive_reasserts_itself(
+    start_node: NodeFactory,
+) -> None:
+    """A node cut off from Redis past ``node_timeout_s`` is withdrawn by the others; when it
+    reaches Redis again it notices (its heartbeat entry is gone) and puts its members back."""
+    clock = FakeClock()
+    a = await start_node("node-a", clock)
+    b = await start_node("node-b", clock)
+    watcher = FakeSubscriber("2.1")
+    await b.join(APP, PRESENCE, watcher, Member("9", None), max_presence_members=100)
+    await _join(a, "1.1", PRESENCE, "1")
+    clock.advance(31)
+    await b._heartbeat()
+    assert await b.clean_dead_nodes() == ["node-a"]
+    assert await b.channel_stats(APP, PRESENCE) == ChannelStats(1, 1)
+
+    await a._heartbeat()  # node-a's next heartbeat after it could reach Redis again
+
+    async def repaired() -> bool:
+        members = await b.members(APP, PRESENCE)
+        stats = await b.channel_stats(APP, PRESENCE)
+        return members == {"1": {"name": "user 1"}, "9": None} and stats == ChannelStats(2, 2)
+
+    await eventually(repaired, "node-a's member is back")
+
+    async def announced() -> bool:
+        return (
+            "pusher_internal:member_added",
+            {"user_id": "1", "user_info": {"name": "user 1"}},
+        ) in _events(watcher)
+
+    # The watcher was told user 1 left; it must be told user 1 is back.
+    await eventually(announced, "member_added for the member node-a put back")
+    assert _events(watcher)[0] == ("pusher_internal:member_removed", {"user_id": "1"})

@@ -185,14 +185,14 @@ class Repairer:
                     RedisKeys.node_entry(app_id, channel),
                 ],
             )
-            self.queue.done(app_id, channel)
-            self.repaired_channels += 1
             # Who left while Redis could not hear it, and is not there on any other node.
             gone_now = set(map(text_reply, removed))
             if gone:
                 users = sorted(gone)
                 counts = await self._redis.hmget(keys.presence(app_id, channel)[0], users)
                 gone_now.update(user for user, n in zip(users, counts, strict=True) if n is None)
+            self.queue.done(app_id, channel)
+            self.repaired_channels += 1
         for user_id in sorted(gone_now):
             self._announce_later(app_id, channel, member_removed_frame(channel, user_id))
         if is_announcing_added:

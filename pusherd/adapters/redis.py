@@ -17,7 +17,15 @@ does. What must be shared goes through Redis:
 * **terminate** requests on ``{prefix}control``.
 
 Writes that need no answer (event publishes, cache writes) leave through an outbox drained by
-one task, so ``publish`` stays synchronous and never waits on the network (house style §4).
+one task, so ``publish`` stays synchronous and never waits on the network (house style §4); while
+Redis is unreachable they wait there (bounded: past ``max_outbox`` the oldest are dropped,
+counted in ``dropped_writes`` and logged).
+
+Redis failures do not leave the shared counts wrong for good: a join or leave whose scripts
+failed marks its channel for repair, and a Redis restart or this node being declared dead
+re-asserts all of its channels (:mod:`pusherd.adapters.redis_repair`). A broken pooled
+connection (Redis restarted since it was used) is retried once on a fresh one, so a client
+never sees it.
 """
 
 from __future__ import annotations
@@ -26,11 +34,12 @@ import asyncio
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, TypeVar
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from pusherd.adapters.base import (
@@ -44,16 +53,18 @@ from pusherd.adapters.base import (
     user_channel,
 )
 from pusherd.adapters.local import fan_out
+from pusherd.adapters.redis_ledger import ChannelLocks, PresenceLedger
+from pusherd.adapters.redis_repair import Repairer
 from pusherd.adapters.redis_scripts import (
-    CLEAN_NODE,
     JOIN_CHANNEL,
     JOIN_PRESENCE,
     LEAVE_CHANNEL,
     LEAVE_PRESENCE,
+    RedisKeys,
+    text_reply,
 )
 from pusherd.clock import Clock
 from pusherd.protocol.bus import BusFormatError, decode_bus_message, encode_bus_message
-from pusherd.protocol.frames import member_removed_frame
 from pusherd.protocol.session import Member
 from pusherd.state.subscriptions import ChannelIndex
 
@@ -61,15 +72,10 @@ __all__ = ["RedisAdapter"]
 
 logger = logging.getLogger("pusherd.adapters.redis")
 
-_SEPARATOR = "\x00"
 Write = tuple[str, bytes, bytes, int]  # (command, key or channel, value, ttl_ms)
-
-
-def _text(value: object) -> str:
-    """A Redis reply as text (the client returns bytes; typing says bytes or str)."""
-    if isinstance(value, bytes):
-        return value.decode()
-    return str(value)
+T = TypeVar("T")
+#: Failures that mean "Redis did not (certainly) do it": the caller marks the channel for repair.
+_FAILURES = (RedisError, OSError)
 
 
 class RedisAdapter:
@@ -84,8 +90,11 @@ class RedisAdapter:
         heartbeat_s: float = 5.0,
         node_timeout_s: float = 30.0,
         max_outbox: int = 100_000,
+        max_repair_channels: int = 10_000,
+        reconnect_max_s: float = 1.0,
     ) -> None:
         self._redis = redis
+        self._keys = RedisKeys(prefix)
         self._prefix = prefix
         self.node_id = node_id
         self._clock = clock
@@ -93,8 +102,24 @@ class RedisAdapter:
         self._heartbeat_s = heartbeat_s
         self._node_timeout_s = node_timeout_s
         self._max_outbox = max_outbox
+        self._reconnect_max_s = reconnect_max_s
         self._cluster_channel = f"{prefix}cluster".encode()
         self._index: ChannelIndex[Subscriber] = ChannelIndex()
+        self._apps: set[str] = set()
+        self._ledger = PresenceLedger()
+        self._locks = ChannelLocks()
+        self._repair = Repairer(
+            redis=redis,
+            keys=self._keys,
+            node_id=node_id,
+            locks=self._locks,
+            ledger=self._ledger,
+            local_channels=self._local_channels,
+            local_count=self._index.count,
+            announce=self.publish,
+            announce_delay_s=2 * reconnect_max_s,
+            max_pending_channels=max_repair_channels,
+        )
         self._outbox: deque[Write] = deque()
         self._outbox_ready = asyncio.Event()
         self.dropped_writes = 0
@@ -102,16 +127,15 @@ class RedisAdapter:
         self._scripts: dict[str, Any] = {}
         self.is_listening = asyncio.Event()
 
-    # -- keys -------------------------------------------------------------------------------
+    @property
+    def repair_overflows(self) -> int:
+        """Channels not queued for repair because the repair queue was full (all re-asserted)."""
+        return self._repair.queue.overflows
 
-    def _key(self, app_id: str, kind: str, channel: str) -> str:
-        return f"{self._prefix}{app_id}:{kind}:{channel}"
-
-    def _channels_key(self, app_id: str) -> str:
-        return f"{self._prefix}{app_id}:channels"
-
-    def _node_keys(self, node_id: str) -> str:
-        return f"{self._prefix}node:{node_id}:channels"
+    def _local_channels(self) -> Iterator[tuple[str, str]]:
+        for app_id in tuple(self._apps):
+            for channel, _ in tuple(self._index.channels(app_id)):
+                yield app_id, channel
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -121,9 +145,9 @@ class RedisAdapter:
             ("leave_channel", LEAVE_CHANNEL),
             ("join_presence", JOIN_PRESENCE),
             ("leave_presence", LEAVE_PRESENCE),
-            ("clean_node", CLEAN_NODE),
         ):
             self._scripts[name] = self._redis.register_script(source)
+        self._repair.register()
         await self._heartbeat()
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -142,9 +166,10 @@ class RedisAdapter:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._repair.close()
         try:
-            await self._clean_node(self.node_id)
-        except (RedisError, OSError) as exc:
+            await self._repair.clean_node(self.node_id)
+        except _FAILURES as exc:
             logger.warning("could not withdraw node %s from Redis: %s", self.node_id, exc)
 
     # -- publish ----------------------------------------------------------------------------
@@ -170,7 +195,7 @@ class RedisAdapter:
 
     def _remember(self, app_id: str, channel: str, payload: bytes, ttl_s: float) -> None:
         if is_cache_channel(channel):
-            key = self._key(app_id, "cache", channel).encode()
+            key = self._keys.channel(app_id, "cache", channel).encode()
             self._write(("set", key, payload, max(1, int(ttl_s * 1000))))
 
     def terminate_user(self, app_id: str, user_id: str) -> None:
@@ -194,6 +219,24 @@ class RedisAdapter:
 
     # -- membership -------------------------------------------------------------------------
 
+    async def _once_more(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one Redis call; on a broken connection, drop the idle pool and run it once more.
+
+        After a Redis restart every pooled connection is dead, and the first command on each
+        fails; that must not reach a client as an error. A write retried this way may have run
+        twice, so writers mark their channel for repair whenever this retried.
+        """
+        try:
+            return await call()
+        except RedisConnectionError:
+            self._repair.suspect()
+            await self._redis.connection_pool.disconnect(inuse_connections=False)
+            return await call()
+
+    async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        """One of the membership scripts, through :meth:`_once_more`."""
+        return await self._once_more(lambda: self._scripts[script](keys=keys, args=args))
+
     async def join(
         self,
         app_id: str,
@@ -209,32 +252,52 @@ class RedisAdapter:
             stats = await self.channel_stats(app_id, channel)
             members = await self.members(app_id, channel) if member is not None else None
             return JoinResult(members=members, subscription_count=stats.subscription_count)
+        async with self._locks.hold(app_id, channel):
+            try:
+                return await self._join_locked(
+                    app_id, channel, subscriber, member, max_presence_members
+                )
+            except _FAILURES:
+                # Some of the scripts may have run: re-assert what this node holds.
+                self._repair.failed(app_id, channel)
+                raise
+
+    async def _join_locked(
+        self,
+        app_id: str,
+        channel: str,
+        subscriber: Subscriber,
+        member: Member | None,
+        max_presence_members: int,
+    ) -> JoinResult:
         is_member_added = False
+        info_json = b"null"
         if member is not None:
-            outcome = await self._scripts["join_presence"](
-                keys=self._presence_keys(app_id, channel),
-                args=[
-                    member.user_id,
-                    orjson.dumps(member.user_info),
-                    self.node_id,
-                    max_presence_members,
-                ],
+            info_json = orjson.dumps(member.user_info)
+            outcome = await self._run(
+                "join_presence",
+                self._keys.presence(app_id, channel),
+                [member.user_id, info_json, self.node_id, max_presence_members],
             )
             if int(outcome) < 0:
                 return JoinResult(is_refused_full=True)
             is_member_added = int(outcome) == 1
-        total = int(
-            await self._scripts["join_channel"](
-                keys=[self._key(app_id, "ch", channel), self._channels_key(app_id)],
-                args=[self.node_id, channel],
-            )
+        channel_keys = [self._keys.channel(app_id, "ch", channel), self._keys.occupied(app_id)]
+        total = int(await self._run("join_channel", channel_keys, [self.node_id, channel]))
+        node_entry = RedisKeys.node_entry(app_id, channel)
+        await self._once_more(
+            lambda: self._redis.sadd(self._keys.node_channels(self.node_id), node_entry)
         )
-        await self._redis.sadd(self._node_keys(self.node_id), f"{app_id}{_SEPARATOR}{channel}")
         members = await self.members(app_id, channel) if member is not None else None
         # Only now does the socket take deliveries: the caller sends subscription_succeeded
         # before anything else can run, so no event overtakes it (a member_added from another
         # node for someone already in ``members`` would otherwise arrive first, §6.3).
-        self._index.add(app_id, channel, socket_id, subscriber)
+        self._apps.add(app_id)
+        self._index.add(app_id, channel, subscriber.socket_id, subscriber)
+        if member is not None:
+            self._ledger.add(
+                app_id, channel, member.user_id, info_json.decode(), subscriber.socket_id
+            )
         return JoinResult(
             is_channel_occupied=total == 1,
             is_member_added=is_member_added,
@@ -245,21 +308,37 @@ class RedisAdapter:
     async def leave(
         self, app_id: str, channel: str, socket_id: str, member: Member | None
     ) -> LeaveResult:
-        was_subscribed, _ = self._index.remove(app_id, channel, socket_id)
-        if not was_subscribed:
-            return LeaveResult()
+        async with self._locks.hold(app_id, channel):
+            # The socket leaves this node at once, whatever Redis says: it is gone.
+            was_subscribed, _ = self._index.remove(app_id, channel, socket_id)
+            if not was_subscribed:
+                return LeaveResult()
+            is_last_local = member is not None and self._ledger.remove(
+                app_id, channel, member.user_id, socket_id
+            )
+            try:
+                return await self._leave_locked(app_id, channel, member)
+            except _FAILURES as exc:
+                logger.warning(
+                    "Redis failed a leave (%s); node %s re-asserts the channel when it can",
+                    exc,
+                    self.node_id,
+                )
+                gone = member.user_id if member is not None and is_last_local else None
+                self._repair.failed(app_id, channel, gone)
+                count = self._index.count(app_id, channel)
+                return LeaveResult(was_subscribed=True, subscription_count=count)
+
+    async def _leave_locked(self, app_id: str, channel: str, member: Member | None) -> LeaveResult:
         is_member_removed = False
         if member is not None:
-            outcome = await self._scripts["leave_presence"](
-                keys=self._presence_keys(app_id, channel), args=[member.user_id, self.node_id]
+            presence_keys = self._keys.presence(app_id, channel)
+            outcome = await self._run(
+                "leave_presence", presence_keys, [member.user_id, self.node_id]
             )
             is_member_removed = int(outcome) == 1
-        total = int(
-            await self._scripts["leave_channel"](
-                keys=[self._key(app_id, "ch", channel), self._channels_key(app_id)],
-                args=[self.node_id, channel],
-            )
-        )
+        channel_keys = [self._keys.channel(app_id, "ch", channel), self._keys.occupied(app_id)]
+        total = int(await self._run("leave_channel", channel_keys, [self.node_id, channel]))
         return LeaveResult(
             was_subscribed=True,
             is_channel_vacated=total <= 0,
@@ -267,25 +346,22 @@ class RedisAdapter:
             subscription_count=max(total, 0),
         )
 
-    def _presence_keys(self, app_id: str, channel: str) -> list[str]:
-        return [self._key(app_id, kind, channel) for kind in ("pu", "pr", "pm")]
-
     # -- queries ----------------------------------------------------------------------------
 
     async def channel_stats(self, app_id: str, channel: str) -> ChannelStats:
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.hvals(self._key(app_id, "ch", channel))
-        pipe.hlen(self._key(app_id, "pu", channel))
-        counts, users = await pipe.execute()
+        def read() -> Awaitable[list[Any]]:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.hvals(self._keys.channel(app_id, "ch", channel))
+            pipe.hlen(self._keys.channel(app_id, "pu", channel))
+            return pipe.execute()
+
+        counts, users = await self._once_more(read)
         user_count = int(users) if is_presence_channel(channel) else None
         return ChannelStats(sum(int(count) for count in counts), user_count)
 
     async def channels(self, app_id: str, prefix: str) -> dict[str, ChannelStats]:
-        names = sorted(
-            name
-            for name in map(_text, await self._redis.smembers(self._channels_key(app_id)))
-            if name.startswith(prefix)
-        )
+        occupied = await self._once_more(lambda: self._redis.smembers(self._keys.occupied(app_id)))
+        names = sorted(name for name in map(text_reply, occupied) if name.startswith(prefix))
         result = {}
         for name in names:
             stats = await self.channel_stats(app_id, name)
@@ -294,15 +370,20 @@ class RedisAdapter:
         return result
 
     async def members(self, app_id: str, channel: str) -> dict[str, Any]:
-        raw = await self._redis.hgetall(self._key(app_id, "pr", channel))
-        return {_text(user): orjson.loads(info) for user, info in raw.items()}
+        key = self._keys.channel(app_id, "pr", channel)
+        raw = await self._once_more(lambda: self._redis.hgetall(key))
+        return {text_reply(user): orjson.loads(info) for user, info in raw.items()}
 
     async def cached_event(self, app_id: str, channel: str) -> CachedEvent | None:
-        pipe = self._redis.pipeline(transaction=False)
-        key = self._key(app_id, "cache", channel)
-        pipe.get(key)
-        pipe.pttl(key)
-        frame, ttl_ms = await pipe.execute()
+        key = self._keys.channel(app_id, "cache", channel)
+
+        def read() -> Awaitable[list[Any]]:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.get(key)
+            pipe.pttl(key)
+            return pipe.execute()
+
+        frame, ttl_ms = await self._once_more(read)
         if frame is None or int(ttl_ms) <= 0:
             return None
         return CachedEvent(frame, self._clock.time() + int(ttl_ms) / 1000)
@@ -310,17 +391,28 @@ class RedisAdapter:
     # -- background work --------------------------------------------------------------------
 
     async def _guard(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Run ``work`` forever: a lost Redis connection is retried with jittered backoff."""
+        """Run ``work`` forever: a lost Redis connection is retried with jittered backoff, and
+        the repair is told to check Redis now (the listener is the first to see a restart).
+
+        The backoff is capped at ``reconnect_max_s``, so every node is back on the bus and
+        has re-asserted its state within about that long of Redis answering again.
+        """
+        loop = asyncio.get_running_loop()
+        max_delay_s = self._reconnect_max_s
         delay_s = 0.1
         while True:
+            started = loop.time()
             try:
                 await work()
                 return
-            except (RedisError, OSError) as exc:
+            except _FAILURES as exc:
                 self.is_listening.clear()
+                self._repair.suspect()
+                if loop.time() - started > 10 * max_delay_s:
+                    delay_s = 0.1  # It had worked for a while: this is a new outage.
                 logger.warning("Redis adapter: %s; retrying in %.1f s", exc, delay_s)
                 await asyncio.sleep(delay_s * (0.5 + self._rng.random()))
-                delay_s = min(delay_s * 2, 5.0)
+                delay_s = min(delay_s * 2, max_delay_s)
 
     async def _listen(self) -> None:
         bus, control = self._cluster_channel, f"{self._prefix}control".encode()
@@ -379,40 +471,15 @@ class RedisAdapter:
                     self._outbox.popleft()
 
     async def _heartbeat(self) -> None:
-        await self._redis.zadd(f"{self._prefix}nodes", {self.node_id: self._clock.time()})
+        """Refresh this node's liveness; re-assert its channels if Redis lost them."""
+        await self._repair.beat(self._clock.time())
 
     async def _keep_alive(self) -> None:
         while True:
             await self._heartbeat()
             await self.clean_dead_nodes()
-            await asyncio.sleep(self._heartbeat_s)
+            await self._repair.wait(self._heartbeat_s)
 
     async def clean_dead_nodes(self) -> list[str]:
         """Withdraw nodes silent for ``node_timeout_s``; returns the ids cleaned."""
-        cutoff = self._clock.time() - self._node_timeout_s
-        dead = await self._redis.zrangebyscore(f"{self._prefix}nodes", "-inf", cutoff)
-        cleaned = []
-        for raw in dead:
-            node_id = _text(raw)
-            if node_id != self.node_id:
-                logger.warning("node %s stopped answering; withdrawing its members", node_id)
-                await self._clean_node(node_id)
-                cleaned.append(node_id)
-        return cleaned
-
-    async def _clean_node(self, node_id: str) -> None:
-        for raw in await self._redis.smembers(self._node_keys(node_id)):
-            app_id, _, channel = _text(raw).partition(_SEPARATOR)
-            removed = await self._scripts["clean_node"](
-                keys=[
-                    self._key(app_id, "ch", channel),
-                    self._channels_key(app_id),
-                    *self._presence_keys(app_id, channel),
-                ],
-                args=[node_id, channel],
-            )
-            for user in removed:
-                user_id = _text(user)
-                self.publish(app_id, channel, member_removed_frame(channel, user_id))
-        await self._redis.delete(self._node_keys(node_id))
-        await self._redis.zrem(f"{self._prefix}nodes", node_id)
+        return await self._repair.clean_dead_nodes(self._clock.time(), self._node_timeout_s)

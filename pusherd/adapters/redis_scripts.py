@@ -11,11 +11,69 @@ Keys of one channel (``{p}`` prefix, ``{a}`` app id, ``{c}`` channel):
 * ``{p}{a}:pu:{c}``  hash  user → sockets of that user, all nodes (presence)
 * ``{p}{a}:pr:{c}``  hash  user → user_info JSON from the user's first socket
 * ``{p}{a}:pm:{c}``  hash  ``node:user`` → sockets of that user on that node
+* ``{p}node:{n}:channels`` set  ``app NUL channel`` of every channel node ``n`` has counts in
+
+``RESYNC_CHANNEL`` is the repair: it replaces one node's contribution to one channel with the
+absolute values the node holds in memory, so it is right whatever Redis lost or kept.
 """
 
 from __future__ import annotations
 
-__all__ = ["CLEAN_NODE", "JOIN_CHANNEL", "JOIN_PRESENCE", "LEAVE_CHANNEL", "LEAVE_PRESENCE"]
+from dataclasses import dataclass
+
+__all__ = [
+    "CLEAN_NODE",
+    "JOIN_CHANNEL",
+    "JOIN_PRESENCE",
+    "LEAVE_CHANNEL",
+    "LEAVE_PRESENCE",
+    "RESYNC_CHANNEL",
+    "RedisKeys",
+    "text_reply",
+]
+
+#: Separates the app id from the channel name in a node's channel set (neither may hold NUL).
+_SEPARATOR = "\x00"
+
+
+def text_reply(value: object) -> str:
+    """A Redis reply as text (the client returns bytes; typing says bytes or str)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RedisKeys:
+    """Every key and pub/sub channel the adapter uses, named once (see the table above)."""
+
+    prefix: str
+
+    def channel(self, app_id: str, kind: str, channel: str) -> str:
+        return f"{self.prefix}{app_id}:{kind}:{channel}"
+
+    def occupied(self, app_id: str) -> str:
+        return f"{self.prefix}{app_id}:channels"
+
+    def presence(self, app_id: str, channel: str) -> list[str]:
+        """``pu``, ``pr``, ``pm``: the keys of the presence scripts, in their order."""
+        return [self.channel(app_id, kind, channel) for kind in ("pu", "pr", "pm")]
+
+    def node_channels(self, node_id: str) -> str:
+        return f"{self.prefix}node:{node_id}:channels"
+
+    @property
+    def nodes(self) -> str:
+        return f"{self.prefix}nodes"
+
+    @staticmethod
+    def node_entry(app_id: str, channel: str) -> str:
+        """A member of :meth:`node_channels`."""
+        return f"{app_id}{_SEPARATOR}{channel}"
+
+    @staticmethod
+    def split_node_entry(entry: str) -> tuple[str, str]:
+        app_id, _, channel = entry.partition(_SEPARATOR)
+        return app_id, channel
+
 
 _SUM = """
 local function sum_values(key)
@@ -103,5 +161,70 @@ for i = 1, #fields, 2 do
   end
 end
 return removed
+"""
+)
+
+#: KEYS ch, channels, pu, pr, pm, node channels ·
+#: ARGV node, channel, this node's socket count, JSON ``{user: [sockets, info JSON]}`` of this
+#: node's presence members, ``app NUL channel`` →
+#: ``{total, users removed, users added}``: who stopped or started being a member because of it.
+RESYNC_CHANNEL = (
+    _SUM
+    + """
+local node, channel, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local wanted = cjson.decode(ARGV[4])
+if count > 0 then
+  redis.call('HSET', KEYS[1], node, count)
+  redis.call('SADD', KEYS[6], ARGV[5])
+else
+  redis.call('HDEL', KEYS[1], node)
+  redis.call('SREM', KEYS[6], ARGV[5])
+end
+local total = sum_values(KEYS[1])
+if total > 0 then
+  redis.call('SADD', KEYS[2], channel)
+else
+  redis.call('SREM', KEYS[2], channel)
+  redis.call('DEL', KEYS[1])
+end
+local removed, added = {}, {}
+local function settle(user, old, new, info)
+  local field = node .. ':' .. user
+  if new > 0 then
+    redis.call('HSET', KEYS[5], field, new)
+  else
+    redis.call('HDEL', KEYS[5], field)
+  end
+  local before = tonumber(redis.call('HGET', KEYS[3], user) or '0')
+  local after = before + new - old
+  if after <= 0 then
+    redis.call('HDEL', KEYS[3], user)
+    redis.call('HDEL', KEYS[4], user)
+    if before > 0 then table.insert(removed, user) end
+  else
+    redis.call('HSET', KEYS[3], user, after)
+    if info and redis.call('HEXISTS', KEYS[4], user) == 0 then
+      redis.call('HSET', KEYS[4], user, info)
+    end
+    if before <= 0 then table.insert(added, user) end
+  end
+end
+local prefix = node .. ':'
+local fields = redis.call('HGETALL', KEYS[5])
+for i = 1, #fields, 2 do
+  local field = fields[i]
+  if string.sub(field, 1, #prefix) == prefix then
+    local user = string.sub(field, #prefix + 1)
+    local entry = wanted[user]
+    if entry then
+      settle(user, tonumber(fields[i + 1]), entry[1], entry[2])
+      wanted[user] = nil
+    else
+      settle(user, tonumber(fields[i + 1]), 0, nil)
+    end
+  end
+end
+for user, entry in pairs(wanted) do settle(user, 0, entry[1], entry[2]) end
+return {total, removed, added}
 """
 )

@@ -71,3 +71,25 @@ done
 if [ -f clients/js-example/package.json ] && [ ! -d clients/js-example/dist ]; then
   npm run --prefix clients/js-example build --silent
 fi
+
+# Deployment checks (tests/deploy): HAProxy's config check, promtool for the alert rules,
+# supervisord's config parser, systemd-analyze for the units, docker-compose for the compose file.
+command -v haproxy >/dev/null || apt_install --no-install-recommends haproxy
+command -v promtool >/dev/null || apt_install --no-install-recommends prometheus
+command -v supervisord >/dev/null || apt_install --no-install-recommends supervisor
+command -v systemd-analyze >/dev/null || apt_install --no-install-recommends systemd
+command -v docker-compose >/dev/null || apt_install --no-install-recommends docker-compose
+
+# The image test (opt-in: PUSHERD_DOCKER_TESTS=1): a Docker engine without the default bridge
+# network (builds and containers use --network host), and base images from Debian's packages.
+if [ "${PUSHERD_DOCKER_TESTS:-}" = 1 ]; then
+  command -v dockerd >/dev/null || apt_install --no-install-recommends docker.io
+  command -v mmdebstrap >/dev/null || apt_install --no-install-recommends mmdebstrap
+  if ! docker info >/dev/null 2>&1; then
+    nohup dockerd --bridge=none --iptables=false --ip6tables=false \
+      >/tmp/pusherd-test-dockerd.log 2>&1 &
+    for _ in $(seq 100); do docker info >/dev/null 2>&1 && break; sleep 0.2; done
+    docker info >/dev/null 2>&1 || { echo "test-setup: dockerd did not start" >&2; exit 1; }
+  fi
+  sh deploy/docker/make-bases.sh
+fi

@@ -53,6 +53,8 @@ RANKS = {
     "pusherd.app": 4,
     # The composition of the embedded companions (auth, poller) with the app, for __main__.
     "pusherd.embedded": 4,
+    # The composition of the data API (dataapi/) with auth, the poller's cache and the store.
+    "pusherd.data_api": 4,
     "pusherd.__main__": 5,
 }
 SERVICE_RANK = 3

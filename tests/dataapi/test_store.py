@@ -13,12 +13,11 @@ from dataapi.reader import SqlMatchReader
 from dataapi.store import SqlMatchStore, create_engine_for_url, open_match_engine
 from dataapi.tables import VERSION_TABLE, matches, metadata
 from poller.clock import FakeClock
-from poller.config import load_catalogue
-from poller.record import RecordBatch, RecordingTap
+from poller.record import RecordBatch
 from poller.routing import Outbound
-from poller.snapshots import MemorySnapshots
-from tests.poller.conftest import PAID_KEY, SAMPLE_DAY
-from tests.poller.helpers import RecordingPublisher, drive, make_poller
+from tests.dataapi.helpers import record_day
+from tests.poller.conftest import SAMPLE_DAY
+from tests.poller.helpers import RecordingPublisher
 
 DAY = "2026-10-03"
 
@@ -46,31 +45,6 @@ def test_migrations_build_the_declared_schema_beside_auths_chain(store_url: str)
         engine.dispose()
 
 
-async def record_a_day(
-    sim_url: str, http: httpx.AsyncClient, clock: FakeClock, engine: Engine, until: float
-) -> RecordingPublisher:
-    """Poll the simulated football day from 11:55 through the tap; returns what was published."""
-    clock.set(SAMPLE_DAY + 11 * 3600 + 55 * 60)
-    published = RecordingPublisher()
-    tap = RecordingTap(
-        recorder=SqlMatchStore(engine=engine),
-        catalogue=load_catalogue(),
-        clock=clock,
-        retention_s=30 * 86_400,
-    )
-    poller = make_poller(
-        "football",
-        sim_url,
-        http,
-        clock,
-        key=PAID_KEY,
-        publisher=tap.publisher(published),
-        snapshots=tap.snapshots(MemorySnapshots()),
-    )
-    await drive(poller, clock, until, max_step=60)
-    return published
-
-
 def published_events(published: RecordingPublisher, match_channel: str) -> list[Outbound]:
     return published.on(match_channel, "match.event")
 
@@ -79,7 +53,7 @@ async def test_a_finished_match_and_its_timeline_carry_the_websocket_event_ids(
     sim_url: str, http: httpx.AsyncClient, fake_clock: FakeClock, store_url: str
 ) -> None:
     with open_match_engine(store_url) as engine:
-        published = await record_a_day(
+        published = await record_day(
             sim_url, http, fake_clock, engine, SAMPLE_DAY + 14 * 3600 + 10 * 60
         )
         reader = SqlMatchReader(engine=engine)
@@ -103,7 +77,7 @@ async def test_a_finished_match_and_its_timeline_carry_the_websocket_event_ids(
 async def test_a_restarted_poller_rerecords_without_rewriting_history_and_retention_prunes(
     sim_url: str, http: httpx.AsyncClient, fake_clock: FakeClock, engine: Engine
 ) -> None:
-    await record_a_day(sim_url, http, fake_clock, engine, SAMPLE_DAY + 12 * 3600 + 50 * 60)
+    await record_day(sim_url, http, fake_clock, engine, SAMPLE_DAY + 12 * 3600 + 50 * 60)
     reader = SqlMatchReader(engine=engine)
     before = reader.timeline("football", 990101)
     assert before

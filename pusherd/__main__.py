@@ -121,8 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             companions=(auth.companion, data_api.companion)
             if poller is None
             else (auth.companion, data_api.companion, poller),
-            # Before the auth mount, which answers every other path.
-            mounts=(*scoreboard_routes(os.environ, settings), data_api.mount, auth.mount),
+            # The data API first: the scoreboard answers every other GET, auth every POST.
+            mounts=(data_api.mount, *scoreboard_routes(os.environ, settings), auth.mount),
             key_quota=auth.key_quota,
         )
         print(_banner(settings, auth), flush=True)

@@ -21,7 +21,7 @@ from pusherd.app import build_app
 from pusherd.clock import IdFactory, SystemClock
 from pusherd.config import Settings
 from pusherd.data_api import data_api_extension
-from pusherd.embedded import auth_extension, poller_companion
+from pusherd.embedded import auth_extension, poller_companion, scoreboard_routes
 from tests.auth_server import POLICY, create_key
 from tests.servers import RunningServer, make_settings
 
@@ -67,7 +67,8 @@ def data_api_server(directory: Path, database_url: str) -> Iterator[RunningServe
                 ids=IdFactory(rng),
                 rng=rng,
                 companions=(auth.companion, data.companion, poller),
-                mounts=(data.mount, auth.mount),
+                # As __main__ orders them: the scoreboard page answers every other GET.
+                mounts=(data.mount, *scoreboard_routes(environ, settings), auth.mount),
                 key_quota=auth.key_quota,
             )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -21,59 +20,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from dataapi.access import KeyVerifier, Resource, check_resource, presented_key
+from dataapi.access import KeyVerifier, check_resource, presented_key
 from dataapi.errors import DataApiProblem, NotFound, TooManyRequests
 from dataapi.freshness import json_response
+from dataapi.openapi import openapi_document
 from dataapi.ratelimit import RateLimiter, rate_headers
 from dataapi.resources import Body, DataResources
+from dataapi.routes import ROUTES, RouteSpec
 
-__all__ = ["PROBLEM_MEDIA_TYPE", "ROUTES", "build_data_api"]
+__all__ = ["OPENAPI_PATH", "PROBLEM_MEDIA_TYPE", "build_data_api"]
 
 logger = logging.getLogger("dataapi.app")
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+OPENAPI_PATH = "/openapi.json"
 
 Handler = Callable[..., Awaitable[Body]]
-
-
-@dataclass(frozen=True, slots=True)
-class RouteSpec:
-    path: str
-    name: str  # the DataResources method
-    resource: Resource
-    summary: str
-
-
-#: The whole API, in one place (paths relative to the ``/api/v1`` mount).
-ROUTES = (
-    RouteSpec("/sports", "sports", Resource.REFERENCE, "Sports served"),
-    RouteSpec("/sports/{sport}/leagues", "leagues", Resource.REFERENCE, "Leagues of a sport"),
-    RouteSpec(
-        "/sports/{sport}/leagues/{league}/standings",
-        "standings",
-        Resource.STANDINGS,
-        "A league's table",
-    ),
-    RouteSpec("/matches/live", "live", Resource.LIVE, "Matches in play, every sport"),
-    RouteSpec("/sports/{sport}/matches/live", "live", Resource.LIVE, "Matches in play"),
-    RouteSpec(
-        "/sports/{sport}/leagues/{league}/matches",
-        "league_matches",
-        Resource.MATCHES,
-        "A league's matches on one day (?date=YYYY-MM-DD&status=…)",
-    ),
-    RouteSpec(
-        "/sports/{sport}/matches/{match}",
-        "match",
-        Resource.MATCHES,
-        "One match with its ordered event timeline",
-    ),
-    RouteSpec(
-        "/sports/{sport}/teams/{team}/matches",
-        "team_matches",
-        Resource.TEAMS,
-        "A team's matches between two dates (?from=…&to=…)",
-    ),
-)
 
 
 def problem_response(problem: DataApiProblem, headers: Mapping[str, str]) -> Response:
@@ -161,6 +122,13 @@ def build_data_api(
         )
         for spec in ROUTES
     ]
+    document = orjson.dumps(openapi_document(ROUTES))
+
+    async def openapi(request: Request) -> Response:
+        """Public, like any API reference: no key needed to read what the keys unlock."""
+        return json_response(document, request_headers=request.headers, max_age_s=3600, headers={})
+
+    routes.append(Route(OPENAPI_PATH, openapi, methods=["GET"], name="openapi"))
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _not_found
     }

@@ -235,10 +235,10 @@ class DataResources:
         )
 
     async def match(
-        self, path: str, query: Mapping[str, str], identity: KeyIdentity, *, sport: str, match: str
+        self, path: str, query: Mapping[str, str], identity: KeyIdentity, *, sport: str, id: str
     ) -> Body:
         sport = self._sport(sport)
-        match_id = parse_int_id(match, "id")
+        match_id = parse_int_id(id, "id")
         stored = await self._sql(self._history.match, sport, match_id)
         live = await self._cache.match(sport, match_id)
         if stored is None and live is None:
@@ -256,10 +256,10 @@ class DataResources:
         )
 
     async def team_matches(
-        self, path: str, query: Mapping[str, str], identity: KeyIdentity, *, sport: str, team: str
+        self, path: str, query: Mapping[str, str], identity: KeyIdentity, *, sport: str, id: str
     ) -> Body:
         sport = self._sport(sport)
-        team_id = parse_int_id(team, "id")
+        team_id = parse_int_id(id, "id")
         today = datetime.fromtimestamp(self._clock.time(), UTC).date()
         first = parse_date(query, "from", today - timedelta(days=7))
         last = parse_date(query, "to", today + timedelta(days=7))

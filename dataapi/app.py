@@ -27,6 +27,7 @@ from dataapi.openapi import openapi_document
 from dataapi.ratelimit import RateLimiter, rate_headers
 from dataapi.resources import Body, DataResources
 from dataapi.routes import ROUTES, RouteSpec
+from dataapi.usage import UsageCounter
 
 __all__ = ["OPENAPI_PATH", "PROBLEM_MEDIA_TYPE", "build_data_api"]
 
@@ -56,18 +57,22 @@ class _Gate:
         *,
         verifier: KeyVerifier,
         limiter: RateLimiter,
+        usage: UsageCounter | None,
     ) -> None:
         self._spec = spec
         self._handler = handler
         self._verifier = verifier
         self._limiter = limiter
+        self._usage = usage
 
     async def handle(self, request: Request) -> Response:
+        key_id: str | None = None
         headers: dict[str, str] = {}
         try:
             presented = presented_key(request.headers, request.query_params)
             client = request.client.host if request.client is not None else "unknown"
             identity = await self._verifier.identify(presented, client_address=client)
+            key_id = identity.key_id
             decision = await self._limiter.take(identity.key_id, identity.requests_per_minute)
             headers = rate_headers(decision, identity.tier)
             if not decision.is_allowed:
@@ -79,17 +84,25 @@ class _Gate:
             body = await self._handler(
                 request.url.path, dict(request.query_params), identity, **request.path_params
             )
+            response = json_response(
+                orjson.dumps(body.payload),
+                request_headers=request.headers,
+                max_age_s=body.max_age_s,
+                headers=headers,
+            )
         except DataApiProblem as problem:
-            return problem_response(problem, headers)
+            response = problem_response(problem, headers)
         except Exception:
             logger.exception("data API handler failed on %s", self._spec.path)
-            return problem_response(DataApiProblem("internal error"), headers)
-        return json_response(
-            orjson.dumps(body.payload),
-            request_headers=request.headers,
-            max_age_s=body.max_age_s,
-            headers=headers,
-        )
+            response = problem_response(DataApiProblem("internal error"), headers)
+        if key_id is not None and self._usage is not None:
+            self._usage.count(
+                key_id,
+                self._spec.name,
+                status=response.status_code,
+                body_bytes=len(response.body),
+            )
+        return response
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -106,8 +119,12 @@ def build_data_api(
     resources: DataResources,
     verifier: KeyVerifier,
     limiter: RateLimiter,
+    usage: UsageCounter | None = None,
 ) -> Starlette:
-    """The ``/api/v1`` app (mount it there; ``next`` links follow the request's own path)."""
+    """The ``/api/v1`` app (mount it there; ``next`` links follow the request's own path).
+
+    ``usage`` counts every answer to a known key; its owner runs ``usage.running()``.
+    """
     routes = [
         Route(
             spec.path,
@@ -116,6 +133,7 @@ def build_data_api(
                 getattr(resources, spec.name),
                 verifier=verifier,
                 limiter=limiter,
+                usage=usage,
             ).handle,
             methods=["GET"],
             name=f"{spec.name}:{spec.path}",

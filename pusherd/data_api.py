@@ -32,6 +32,7 @@ from dataapi.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from dataapi.reader import SqlMatchReader
 from dataapi.resources import DataResources
 from dataapi.store import DEFAULT_DATABASE_URL, SqlMatchStore, open_match_engine
+from dataapi.usage import MemoryUsageSink, RedisUsageSink, UsageCounter, UsageSink
 from poller.cache import CacheReader, DataCache, MemoryCache, RedisCache
 from pusherd.app import Companion
 from pusherd.clock import Clock
@@ -82,6 +83,7 @@ class DataApiExtension:
     recorder: SqlMatchStore
     retention_s: float
     database_url: str
+    usage: UsageCounter
 
 
 def data_api_extension(
@@ -107,11 +109,14 @@ def data_api_extension(
     redis = None
     cache: DataCache = MemoryCache(clock=clock)
     limiter: RateLimiter = MemoryRateLimiter(clock=clock)
+    sink: UsageSink = MemoryUsageSink()
     if settings.redis_url is not None:
         redis = aioredis.from_url(settings.redis_url.reveal())
         limiter = RedisRateLimiter(redis=redis, prefix=f"{settings.redis_prefix}api:")
+        sink = RedisUsageSink(redis=redis, prefix=f"{settings.redis_prefix}api:")
         if not settings.run_poller:  # a separate poller process fills the shared cache
             cache = RedisCache(redis=redis, prefix=settings.redis_prefix)
+    usage = UsageCounter(sink=sink, clock=clock)
     app = build_data_api(
         resources=DataResources(
             sports=sports,
@@ -121,12 +126,14 @@ def data_api_extension(
         ),
         verifier=AuthKeyIdentities(verifier=verifier, policy=policy),
         limiter=limiter,
+        usage=usage,
     )
 
     @contextlib.asynccontextmanager
     async def running(publisher: EventPublisher) -> AsyncIterator[None]:
         try:
-            yield
+            async with usage.running():  # the last counts are flushed before Redis closes
+                yield
         finally:
             if redis is not None:
                 await redis.aclose()
@@ -138,4 +145,5 @@ def data_api_extension(
         recorder=SqlMatchStore(engine=engine),
         retention_s=int(raw_days) * 86_400.0,
         database_url=database_url,
+        usage=usage,
     )

@@ -22,6 +22,7 @@ from dataapi.ratelimit import MemoryRateLimiter, RateLimiter
 from dataapi.reader import SqlMatchReader
 from dataapi.resources import DataResources
 from dataapi.store import SqlMatchStore
+from dataapi.usage import UsageCounter
 from poller.cache import CacheReader, MemoryCache
 from poller.clock import FakeClock
 from poller.config import load_catalogue
@@ -101,6 +102,7 @@ class Harness:
         clock: FakeClock,
         policy: Policy | None = None,
         limiter: RateLimiter | None = None,
+        usage: UsageCounter | None = None,
     ) -> Harness:
         policy = policy if policy is not None else default_policy()
         api_clock = ApiClock(clock)
@@ -126,6 +128,7 @@ class Harness:
                 verifier=auth_app.state.auth_service.verifier, policy=policy
             ),
             limiter=limiter if limiter is not None else MemoryRateLimiter(clock=api_clock),
+            usage=usage,
         )
         app = Starlette(routes=[Mount("/api/v1", app=data_api)])
         harness = cls(app, store, {}, clock, rng, hasher)

@@ -21,7 +21,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from dataapi.access import KeyVerifier, check_resource, presented_key
-from dataapi.errors import DataApiProblem, NotFound, TooManyRequests
+from dataapi.errors import (
+    DataApiProblem,
+    InternalError,
+    MethodNotAllowed,
+    NotFound,
+    TooManyRequests,
+)
 from dataapi.freshness import json_response
 from dataapi.openapi import openapi_document
 from dataapi.ratelimit import RateLimiter, rate_headers
@@ -94,7 +100,7 @@ class _Gate:
             response = problem_response(problem, headers)
         except Exception:
             logger.exception("data API handler failed on %s", self._spec.path)
-            response = problem_response(DataApiProblem("internal error"), headers)
+            response = problem_response(InternalError("the request could not be answered"), headers)
         if key_id is not None and self._usage is not None:
             self._usage.count(
                 key_id,
@@ -108,9 +114,7 @@ class _Gate:
 async def _not_found(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        problem = DataApiProblem("only GET is served here")
-        problem.status = 405
-        return problem_response(problem, {"Allow": "GET, HEAD"})
+        return problem_response(MethodNotAllowed("the data API is read-only"), {})
     return problem_response(NotFound(f"no such resource: {request.url.path}"), {})
 
 

@@ -8,8 +8,10 @@
     ├── Forbidden           403: the key's tier may not read this resource or this far back
     ├── NotFound            404: neither the live cache nor the store has it (never fetched
     │                       upstream per request; see the README's "Data API")
+    ├── MethodNotAllowed    405: the API is read-only (GET and HEAD)
     ├── TooManyRequests     429: the tier's rate limit; ``Retry-After`` says when to retry
-    └── Unavailable         503: the key store or the match store cannot be reached
+    ├── InternalError       500: our bug, logged with its traceback, answered generically
+    └── Unavailable         503: the key store, the match store or the limiter is unreachable
 
 Messages never contain the presented key.
 """
@@ -25,6 +27,8 @@ __all__ = [
     "BadParameter",
     "DataApiProblem",
     "Forbidden",
+    "InternalError",
+    "MethodNotAllowed",
     "NotFound",
     "TooManyRequests",
     "Unauthenticated",
@@ -97,6 +101,21 @@ class NotFound(DataApiProblem):
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class MethodNotAllowed(DataApiProblem):
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": "GET, HEAD"}
+
+
+class InternalError(DataApiProblem):
+    status = 500
+    slug = "internal-error"
+    title = "Internal error"
 
 
 class TooManyRequests(DataApiProblem):

@@ -252,3 +252,74 @@ async def test_refusals_are_problems_that_say_which(
     )
     for key in api.keys.values():
         assert key.split(".")[-1] not in server_log
+
+
+async def test_a_store_that_fails_is_a_503_problem_and_writes_are_405(
+    fake_clock: FakeClock, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    from dataapi.store import create_engine_for_url
+
+    engine = create_engine_for_url(sqlite_url)  # never migrated: every query fails
+    try:
+        api = Harness.build(engine=engine, cache=MemoryCache(clock=fake_clock), clock=fake_clock)
+        async with api.client(api.keys["pro"]) as client:
+            failed = await client.get("/sports/football/leagues")
+            assert failed.status_code == 503
+            assert failed.headers["content-type"] == "application/problem+json"
+            assert "no such table" not in failed.text  # no internals leak
+            written = await client.post("/sports")
+            assert written.status_code == 405 and written.headers["allow"] == "GET, HEAD"
+            assert written.headers["content-type"] == "application/problem+json"
+            assert (await client.get("/sports")).status_code == 200  # and it goes on
+    finally:
+        engine.dispose()
+    assert "Traceback" not in caplog.text
+
+
+async def test_a_revoked_key_and_history_beyond_the_tier_are_refused(
+    fake_clock: FakeClock, engine: Engine
+) -> None:
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from dataapi.store import SqlMatchStore
+    from poller.model import Match, StatusBucket, Team
+    from poller.record import RecordBatch
+
+    old = Match(
+        match_id=42,
+        sport="football",
+        league_id=39,
+        league_name="Premier League",
+        season="2026",
+        status=StatusBucket.FINISHED,
+        status_short="FT",
+        home=Team(1, "A", 2),
+        away=Team(2, "B", 0),
+        period="Full Time",
+        clock="90:00",
+        elapsed=90,
+        start_time=int(SAMPLE_DAY) - 30 * 86_400,
+    )
+    SqlMatchStore(engine=engine).record(
+        RecordBatch("football", (old,), {39: "premier-league"}, (), SAMPLE_DAY)
+    )
+    api = Harness.build(engine=engine, cache=MemoryCache(clock=fake_clock), clock=fake_clock)
+    async with api.client() as client:
+        for tier, status in (("free", 403), ("pro", 200), ("enterprise", 200)):
+            response = await client.get(
+                "/sports/football/matches/42", headers={"X-API-Key": api.keys[tier]}
+            )
+            assert response.status_code == status, (tier, response.text)
+        refused = await client.get(
+            "/sports/football/matches/42", headers={"X-API-Key": api.keys["free"]}
+        )
+        assert refused.json()["reason"] == "history_out_of_range"
+        key_id = api.keys["pro"].removeprefix("pk_").split(".")[0]
+        record = api.store.get(key_id)
+        assert record is not None
+        now = datetime.fromtimestamp(fake_clock.time(), UTC)
+        api.store.put(dataclasses.replace(record, revoked_at=now))
+        api.clock.advance(60)  # past the verification cache's 30 s, as without Redis
+        revoked = await client.get("/sports", headers={"X-API-Key": api.keys["pro"]})
+        assert (revoked.status_code, revoked.json()["reason"]) == (401, "revoked_key")

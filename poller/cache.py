@@ -89,17 +89,23 @@ def cache_entries(
     *,
     now: float,
     is_live_poll: bool,
+    is_fixtures_poll: bool = False,
 ) -> dict[str, tuple[bytes, int]]:
     """Entries to write after a poll: every changed match, every live one (refreshing its short
     TTL), after a live poll the sport's live list, and the fixture list (kick-off order) of
-    every day with a changed match."""
+    every day with a changed match (of every day after a fixtures poll, so a list whose TTL ran
+    out while nothing changed comes back)."""
     entries: dict[str, tuple[bytes, int]] = {}
     live: list[dict[str, Any]] = []
     matches = list(matches)
     by_day: dict[str, list[Match]] = {}
     for match in matches:
         by_day.setdefault(_day(match.start_time), []).append(match)
-    changed_days = {_day(m.start_time) for m in matches if m.match_id in changed_ids}
+    changed_days = (
+        set(by_day)
+        if is_fixtures_poll
+        else {_day(m.start_time) for m in matches if m.match_id in changed_ids}
+    )
     for day in sorted(changed_days):
         fixtures = sorted(by_day[day], key=lambda m: (m.start_time, m.match_id))
         payloads = [update_payload(m, catalogue.slug(m.sport, m.league_id), now) for m in fixtures]

@@ -343,6 +343,7 @@ class SportPoller:
             self.p.catalogue,
             now=pending.polled_at,
             is_live_poll=pending.kind == "live",
+            is_fixtures_poll=pending.kind == "fixtures",
         )
         try:
             await self.p.cache.put_many(entries)  # fixture lists of changed days included

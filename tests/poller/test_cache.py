@@ -100,3 +100,24 @@ async def test_the_days_fixture_list_is_written_and_follows_status_changes(
     assert day is not None, "a status change rewrites the list instead of deleting it"
     assert next(m for m in day if m["match_id"] == 990101)["status"] == "break"
     assert await CacheReader(cache).fixtures("football", "2026-10-03") == day
+
+
+async def test_each_fixtures_poll_rewrites_the_days_lists_even_when_nothing_changed(
+    sim_url: str, http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    """A day's list is rewritten on changes; a fixtures poll whose items are byte for byte the
+    same changes nothing, yet the list must come back (its TTL may have run out meanwhile)."""
+    fake_clock.set(SAMPLE_DAY + 9 * 3600)  # hours before the first kick-off: nothing moves
+    cache = MemoryCache(clock=fake_clock)
+    poller = make_poller(
+        "football", sim_url, http, fake_clock, key=PAID_KEY, publisher=RecordingPublisher()
+    )
+    poller.p.cache = cache
+    key = cache_key("football", "fixtures", "2026-10-03")
+    await drive(poller, fake_clock, fake_clock.time() + 30)
+    first = await cache.get(key)
+    assert first is not None
+    await cache.delete(key)  # as if its TTL ran out
+    poller.next_fixtures_at = fake_clock.time()
+    await drive(poller, fake_clock, fake_clock.time() + 30)
+    assert await cache.get(key) is not None

@@ -69,9 +69,13 @@ def presented_key(headers: Mapping[str, str], query: Mapping[str, str]) -> str:
     """
     if _URL_KEY_PARAMS & set(query):
         raise Unauthenticated("key_in_url", "send the API key in a header, never in the URL")
-    authorization = headers.get("authorization", "")
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
+    authorization = headers.get("authorization", "").strip()
+    if authorization:
+        # An Authorization header is the credential; a wrong scheme is not skipped over to
+        # another header, so a request never passes on a credential it did not mean to use.
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("invalid_key", "Authorization must be 'Bearer <key>'")
         return token.strip()
     header_key = headers.get("x-api-key", "").strip()
     if header_key:

@@ -14,16 +14,11 @@ from typing import Any
 import msgspec
 
 from dataapi.models import Problem
-from dataapi.routes import QUERY_PARAMETERS, RouteSpec
+from dataapi.routes import PATH_PARAMETERS, QUERY_PARAMETERS, RouteSpec
 
 __all__ = ["openapi_document"]
 
 _REF = "#/components/schemas/{name}"
-_PATH_PARAMETERS = {
-    "sport": "Sport, lower case and hyphenated (`football`)",
-    "league": "League slug from the catalogue (`premier-league`) or the upstream id",
-    "id": "The upstream numeric id",
-}
 _REFUSALS = {
     "401": "Missing, invalid, revoked or expired API key (`reason` says which)",
     "403": "The key's tier may not read this resource, or this far back",
@@ -51,8 +46,8 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
             "name": name,
             "in": "path",
             "required": True,
-            "description": _PATH_PARAMETERS[name],
-            "schema": {"type": "string"},
+            "description": PATH_PARAMETERS[name][1],
+            "schema": PATH_PARAMETERS[name][0],
         }
         for name in re.findall(r"{(\w+)}", spec.path)
     ]

@@ -205,6 +205,12 @@ async def test_refusals_are_problems_that_say_which(
     caplog.set_level(logging.DEBUG)
     cases: list[tuple[dict[str, str], str, int, str]] = [
         ({}, "/sports", 401, "missing_key"),
+        (
+            {"Authorization": "Basic YTpi", "X-API-Key": api.keys["pro"]},
+            "/sports",
+            401,
+            "invalid_key",
+        ),
         ({"Authorization": "Bearer pk_nothing.here"}, "/sports", 401, "invalid_key"),
         (
             {"X-API-Key": api.keys["free"]},

@@ -84,11 +84,18 @@ class UsageCounter:
         self._clock = clock
         self._flush_every_s = flush_every_s
         self._counts: Counts = {}
+        self._day: tuple[int, str] = (-1, "")
+
+    def _today(self) -> str:
+        day_number = int(self._clock.time()) // 86_400
+        if day_number != self._day[0]:  # formatted once a day, not once a request
+            text = datetime.fromtimestamp(day_number * 86_400, UTC).strftime("%Y-%m-%d")
+            self._day = (day_number, text)
+        return self._day[1]
 
     def count(self, key_id: str, endpoint: str, *, status: int, body_bytes: int) -> None:
         """One answered request (no I/O: this is on every request's path)."""
-        day = datetime.fromtimestamp(self._clock.time(), UTC).strftime("%Y-%m-%d")
-        fields = self._counts.setdefault((day, key_id), Counter())
+        fields = self._counts.setdefault((self._today(), key_id), Counter())
         fields[f"requests:{endpoint}"] += 1
         fields[f"bytes:{endpoint}"] += body_bytes
         if status == 429:

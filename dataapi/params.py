@@ -38,11 +38,16 @@ STATUSES = frozenset(
 )
 
 
+def _is_decimal(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts "²" and "١", which ``int`` refuses."""
+    return text.isascii() and text.isdigit()
+
+
 def parse_limit(query: Mapping[str, str]) -> int:
     raw = query.get("limit")
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    if not _is_decimal(raw) or not 1 <= int(raw) <= MAX_LIMIT:
         raise BadParameter("limit", f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
 
@@ -102,6 +107,6 @@ def parse_statuses(query: Mapping[str, str]) -> frozenset[str]:
 
 
 def parse_int_id(value: str, name: str) -> int:
-    if not value.isdigit() or len(value) > 15:
+    if not _is_decimal(value) or len(value) > 15:
         raise BadParameter(name, f"{name} must be a positive integer id")
     return int(value)

@@ -63,7 +63,7 @@ def minute_of(time: str | None) -> int:
     if not time:
         return -1
     head = time.split(":", 1)[0]
-    return int(head) if head.isdigit() else -1
+    return int(head) if head.isascii() and head.isdigit() else -1
 
 
 def _upsert(

@@ -139,7 +139,7 @@ def _match_store(
     from dataapi.store import DEFAULT_DATABASE_URL, SqlMatchStore, open_match_engine
 
     days = environ.get("DATA_API_RETENTION_DAYS", "365")
-    if not days.isdigit() or int(days) < 1:
+    if not (days.isascii() and days.isdigit()) or int(days) < 1:
         raise SettingsError(f"DATA_API_RETENTION_DAYS must be a positive integer, got {days!r}")
     url = environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
     engine = stack.enter_context(open_match_engine(url))

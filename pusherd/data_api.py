@@ -102,7 +102,7 @@ def data_api_extension(
         ValueError: ``DATA_API_RETENTION_DAYS`` is not a positive integer.
     """
     raw_days = environ.get("DATA_API_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
-    if not raw_days.isdigit() or int(raw_days) < 1:
+    if not (raw_days.isascii() and raw_days.isdigit()) or int(raw_days) < 1:
         raise ValueError(f"DATA_API_RETENTION_DAYS must be a positive integer, got {raw_days!r}")
     database_url = environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
     engine = resources.enter_context(open_match_engine(database_url))

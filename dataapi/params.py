@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 MAX_CURSOR_CHARS = 200
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 #: The status buckets of the event schema.
 STATUSES = frozenset(
     {"scheduled", "live", "break", "finished", "postponed", "cancelled", "suspended", "unknown"}
@@ -82,7 +84,7 @@ def parse_date(query: Mapping[str, str], name: str, default: date) -> date:
     if raw is None:
         return default
     try:
-        if len(raw) != 10:
+        if not _DATE.fullmatch(raw):  # fromisoformat also takes week dates like 2026-W40-1
             raise ValueError(raw)
         return date.fromisoformat(raw)
     except ValueError:

@@ -169,6 +169,7 @@ async def test_freshness_etag_304_and_gzip(
         ("/sports?cursor=%%%", "cursor"),
         (f"/sports/football/leagues/{LEAGUE}/matches?date=2026-13-01", "date"),
         (f"/sports/football/leagues/{LEAGUE}/matches?date=yesterday", "date"),
+        (f"/sports/football/leagues/{LEAGUE}/matches?date=2026-W40-1", "date"),
         (f"/sports/football/leagues/{LEAGUE}/matches?status=playing", "status"),
         ("/sports/football/matches/abc", "id"),
         ("/sports/football/teams/90101/matches?from=2026-10-05&to=2026-10-01", "to"),

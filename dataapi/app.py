@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from starlette.applications import Starlette
@@ -87,8 +88,11 @@ class _Gate:
                     retry_after_s=decision.retry_after_s,
                 )
             check_resource(identity, self._spec.resource)
+            # The scope's full path (a mount keeps it whole), quoted for the ``next`` links:
+            # cheaper than building ``request.url`` on every request.
+            path = quote(request.scope["path"], safe="/")
             body = await self._handler(
-                request.url.path, dict(request.query_params), identity, **request.path_params
+                path, dict(request.query_params), identity, **request.path_params
             )
             response = json_response(
                 orjson.dumps(body.payload),

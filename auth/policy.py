@@ -10,6 +10,7 @@ or a tier without that channel kind is 403 with a reason saying which. Example c
     channel_kinds = ["public"]
     max_connections = 2
     rest_requests_per_minute = 60
+    data_api = { resources = ["reference", "live", "matches"], history_days = 7 }
 
     [[channels]]
     pattern = "presence-sports.{sport}.leagues.{league}.matches.{match}"
@@ -27,7 +28,7 @@ from typing import Any
 from auth.errors import Forbidden, Unprocessable
 from auth.keys import ApiKey
 from auth.rules import ChannelRule, RuleTable
-from auth.tiers import Tier, TierTable, default_tiers
+from auth.tiers import DATA_API_RESOURCES, DataApiAccess, Tier, TierTable, default_tiers
 from pusherd.protocol.channels import ChannelKind, classify_channel
 
 __all__ = ["ChannelGrant", "Policy", "default_policy", "load_policy", "user_info_for"]
@@ -130,6 +131,23 @@ def _int(value: Any, where: str) -> int:
     return value
 
 
+def _load_data_api(raw: Any, where: str) -> DataApiAccess:
+    """``data_api = { resources = [...], history_days = N }``; omitted: the free defaults."""
+    if raw is None:
+        return DataApiAccess()
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{where} must be a table")
+    resources = _str_list(raw.get("resources", []), f"{where}.resources")
+    unknown = sorted(set(resources) - set(DATA_API_RESOURCES))
+    if unknown:
+        raise ValueError(f"{where}.resources: unknown {unknown}, known {list(DATA_API_RESOURCES)}")
+    days = raw.get("history_days")
+    return DataApiAccess(
+        resources=frozenset(resources),
+        history_days=None if days is None else _int(days, f"{where}.history_days"),
+    )
+
+
 def _load_tier(raw: Mapping[str, Any], index: int) -> Tier:
     where = f"tiers[{index}]"
     name = raw.get("name")
@@ -146,6 +164,7 @@ def _load_tier(raw: Mapping[str, Any], index: int) -> Tier:
         rest_requests_per_minute=_int(
             raw.get("rest_requests_per_minute"), f"{where}.rest_requests_per_minute"
         ),
+        data_api=_load_data_api(raw.get("data_api"), f"{where}.data_api"),
     )
 
 

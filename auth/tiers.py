@@ -4,7 +4,8 @@ Tiers are ordered, cheapest first; a channel rule names the *least* tier it need
 later tier qualifies too. A tier also lists the channel kinds it may join at all, so an operator
 can, say, give ``pro`` private match channels but keep presence for ``enterprise``. The limits
 are data for the other components: pusherd enforces ``max_connections`` (closing the socket with
-4004 over quota, reference §3.1) and the data API will use ``rest_requests_per_minute``.
+4004 over quota, reference §3.1) and the data API (``/api/v1``) enforces
+``rest_requests_per_minute`` and the tier's ``data_api`` access: which resources, how far back.
 """
 
 from __future__ import annotations
@@ -14,7 +15,18 @@ from dataclasses import dataclass
 
 from pusherd.protocol.channels import ChannelKind
 
-__all__ = ["Tier", "TierTable", "default_tiers"]
+__all__ = ["DATA_API_RESOURCES", "DataApiAccess", "Tier", "TierTable", "default_tiers"]
+
+#: What ``data_api.resources`` may name (the data API's resource groups).
+DATA_API_RESOURCES = ("reference", "standings", "live", "matches", "teams")
+
+
+@dataclass(frozen=True, slots=True)
+class DataApiAccess:
+    """A tier's reach in the data API: resource groups, and history depth (None: unbounded)."""
+
+    resources: frozenset[str] = frozenset({"reference", "live", "matches"})
+    history_days: int | None = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +35,7 @@ class Tier:
     channel_kinds: frozenset[ChannelKind]
     max_connections: int
     rest_requests_per_minute: int
+    data_api: DataApiAccess = DataApiAccess()
 
     def may_join(self, kind: ChannelKind) -> bool:
         return kind in self.channel_kinds
@@ -73,12 +86,14 @@ def default_tiers() -> TierTable:
                 frozenset({public, private, encrypted}),
                 max_connections=20,
                 rest_requests_per_minute=600,
+                data_api=DataApiAccess(frozenset(DATA_API_RESOURCES), history_days=90),
             ),
             Tier(
                 "enterprise",
                 frozenset({public, private, encrypted, presence}),
                 max_connections=500,
                 rest_requests_per_minute=6000,
+                data_api=DataApiAccess(frozenset(DATA_API_RESOURCES), history_days=None),
             ),
         )
     )

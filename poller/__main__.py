@@ -7,6 +7,10 @@ reads ``os.environ``.
   (``REDIS_URL``, default ``redis://127.0.0.1:6379/0``).
 * ``RAPIDAPI_KEY=… python -m poller`` — the real upstream (``RAPIDAPI_HOST``,
   ``RAPIDAPI_BASE_URL`` select RapidAPI or a custom base URL).
+
+Publishing to Redis also records every match and event into the data API's match store
+(``DATABASE_URL``, else ``pusherd-data.sqlite3``; ``DATA_API_RETENTION_DAYS``, 365), the record
+pusherd's ``/api/v1`` reads history from.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from poller.clock import Clock, SystemClock
 from poller.config import PollerSettings, SettingsError, load_settings
 from poller.metrics import PollerMetrics
 from poller.publish import BusPublisher, CallbackPublisher, Publisher
+from poller.record import MatchRecorder
 from poller.service import running_poller
 from poller.snapshots import MemorySnapshots, RedisSnapshots, SnapshotStore
 
@@ -91,6 +96,8 @@ async def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         publisher: Publisher
         snapshots: SnapshotStore = MemorySnapshots()
         cache: DataCache | None = None
+        recorder: MatchRecorder | None = None
+        retention_s = 0.0
         if args.print_only:
             publisher = CallbackPublisher(deliver=_printer, app_id=settings.app_id)
             cache = MemoryCache(clock=clock)  # no Redis: the read cache stays in memory
@@ -105,6 +112,7 @@ async def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             )
             snapshots = RedisSnapshots(redis=redis, prefix=settings.redis_prefix)
             cache = RedisCache(redis=redis, prefix=settings.redis_prefix)
+            recorder, retention_s = _match_store(environ, stack)
         await stack.enter_async_context(
             running_poller(
                 settings,
@@ -113,12 +121,29 @@ async def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 snapshots=snapshots,
                 metrics=metrics,
                 cache=cache,
+                recorder=recorder,
+                retention_s=retention_s,
                 tick_s=0.25 if args.simulate else 0.5,
             )
         )
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=args.duration)
     return 0
+
+
+def _match_store(
+    environ: Mapping[str, str], stack: contextlib.AsyncExitStack
+) -> tuple[MatchRecorder, float]:
+    """The data API's SQL store, migrated, open until ``stack`` closes (this is the poller's
+    composition root, the one poller module that may reach into ``dataapi``)."""
+    from dataapi.store import DEFAULT_DATABASE_URL, SqlMatchStore, open_match_engine
+
+    days = environ.get("DATA_API_RETENTION_DAYS", "365")
+    if not (days.isascii() and days.isdigit()) or int(days) < 1:
+        raise SettingsError(f"DATA_API_RETENTION_DAYS must be a positive integer, got {days!r}")
+    url = environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    engine = stack.enter_context(open_match_engine(url))
+    return SqlMatchStore(engine=engine), int(days) * 86_400.0
 
 
 def _paid_demo(settings: PollerSettings) -> PollerSettings:

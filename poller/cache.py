@@ -2,8 +2,9 @@
 
 The poller writes, readers read: the latest compact ``match.update`` payload of every match
 (the same shape subscribers get, so a client can seed over HTTP and then apply events), the
-sport's live list, and the day's fixture list. TTLs follow how fast each kind changes; a status
-change invalidates the day's fixture list, which embeds statuses.
+sport's live list, and the day's fixture list. TTLs follow how fast each kind changes; the fixture
+list of a day is rewritten whenever one of its matches changes (a status change included), so
+it never shows a stale status and needs no invalidation.
 
 Keys (under the configured prefix): ``cache:{sport}:match:{id}``, ``cache:{sport}:live``,
 ``cache:{sport}:fixtures:{YYYY-MM-DD}``, and the reference data refreshed on spare quota
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import orjson
@@ -87,11 +89,30 @@ def cache_entries(
     *,
     now: float,
     is_live_poll: bool,
+    is_fixtures_poll: bool = False,
 ) -> dict[str, tuple[bytes, int]]:
     """Entries to write after a poll: every changed match, every live one (refreshing its short
-    TTL), and after a live poll the sport's live list."""
+    TTL), after a live poll the sport's live list, and the fixture list (kick-off order) of
+    every day with a changed match (of every day after a fixtures poll, so a list whose TTL ran
+    out while nothing changed comes back)."""
     entries: dict[str, tuple[bytes, int]] = {}
     live: list[dict[str, Any]] = []
+    matches = list(matches)
+    by_day: dict[str, list[Match]] = {}
+    for match in matches:
+        by_day.setdefault(_day(match.start_time), []).append(match)
+    changed_days = (
+        set(by_day)
+        if is_fixtures_poll
+        else {_day(m.start_time) for m in matches if m.match_id in changed_ids}
+    )
+    for day in sorted(changed_days):
+        fixtures = sorted(by_day[day], key=lambda m: (m.start_time, m.match_id))
+        payloads = [update_payload(m, catalogue.slug(m.sport, m.league_id), now) for m in fixtures]
+        entries[cache_key(sport, "fixtures", day)] = (
+            orjson.dumps(payloads),
+            TTL_S[CacheKind.FIXTURES],
+        )
     for match in matches:
         if match.match_id not in changed_ids and not match.status.is_in_play:
             continue
@@ -105,6 +126,10 @@ def cache_entries(
     if is_live_poll:
         entries[cache_key(sport, "live")] = (orjson.dumps(live), TTL_S[CacheKind.LIVE])
     return entries
+
+
+def _day(unix_s: float) -> str:
+    return datetime.fromtimestamp(int(unix_s), UTC).strftime("%Y-%m-%d")
 
 
 def cache_key(sport: str, kind: str, ident: str | int | None = None) -> str:
@@ -203,6 +228,11 @@ class CacheReader:
     async def live(self, sport: str) -> list[dict[str, Any]] | None:
         """The compact payloads of the sport's matches in play at the last live poll."""
         value = await self._read(cache_key(sport, "live"))
+        return value if isinstance(value, list) else None
+
+    async def fixtures(self, sport: str, day: str) -> list[dict[str, Any]] | None:
+        """The compact payloads of the sport's matches on ``day`` (``YYYY-MM-DD``, UTC)."""
+        value = await self._read(cache_key(sport, "fixtures", day))
         return value if isinstance(value, list) else None
 
     async def leagues(self, sport: str) -> dict[str, Any] | None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from poller.cache import DataCache, cache_entries, cache_key
+from poller.cache import DataCache, cache_entries
 from poller.catalogue import LeagueCatalogue
 from poller.clock import Clock
 from poller.detect import Change, MatchState, detect
@@ -351,7 +351,7 @@ class SportPoller:
             except Exception as exc:
                 logger.warning("%s: snapshot prune failed: %s", self.sport, exc)
 
-    async def _write_cache(self, pending: _Pending, is_status_changed: bool) -> None:
+    async def _write_cache(self, pending: _Pending) -> None:
         """Refresh the data-API cache; live entries are rewritten each poll so they stay fresh."""
         if self.p.cache is None:
             return
@@ -365,12 +365,9 @@ class SportPoller:
                 self.p.catalogue,
                 now=pending.polled_at,
                 is_live_poll=pending.kind == "live",
+                is_fixtures_poll=pending.kind == "fixtures",
             )
-            await self.p.cache.put_many(entries)
-            if is_status_changed:
-                await self.p.cache.delete(
-                    cache_key(self.sport, "fixtures", _day(pending.polled_at))
-                )
+            await self.p.cache.put_many(entries)  # fixture lists of changed days included
         except Exception as exc:  # a read cache going away must not stop the feed
             logger.warning("%s: cache write failed: %s", self.sport, exc)
 
@@ -442,14 +439,9 @@ class SportPoller:
             )
         self._pending = None
         self._raw_seen.update(pending.fingerprints)
-        is_status_changed = any(
-            s.match.match_id in self.states
-            and self.states[s.match.match_id].match.status is not s.match.status
-            for s in states
-        )
         for state in states:
             self.states[state.match.match_id] = state
-        await self._write_cache(pending, is_status_changed)
+        await self._write_cache(pending)
         if self.reference is not None:
             await self.reference.after_poll([s.match for s in states], pending.polled_at)
         # Planned from the state subscribers now have, so the plan sees this poll's matches.

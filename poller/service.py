@@ -29,6 +29,7 @@ from poller.poll import PollerParts, SportPoller
 from poller.providers.apisports import ApiSportsProvider
 from poller.providers.base import Provider
 from poller.publish import CallbackPublisher, Publisher
+from poller.record import MatchRecorder, RecordingTap
 from poller.resilience import Backoff, CircuitBreaker, QuotaBudget, TokenBucket
 from poller.scheduler import PollScheduler
 from poller.snapshots import MemorySnapshots, SnapshotStore
@@ -98,12 +99,25 @@ async def running_poller(
     snapshots: SnapshotStore | None = None,
     metrics: PollerMetrics | None = None,
     cache: DataCache | None = None,
+    recorder: MatchRecorder | None = None,
+    retention_s: float = 365 * 86_400.0,
     tick_s: float = 0.5,
     shutdown_timeout_s: float = 5.0,
 ) -> AsyncIterator[RunningPoller]:
-    """Poll every configured sport until the block exits; resources passed in stay open."""
+    """Poll every configured sport until the block exits; resources passed in stay open.
+
+    ``recorder`` (the data API's SQL store) gets every published batch through a
+    :class:`~poller.record.RecordingTap`; matches older than ``retention_s`` are pruned from it.
+    """
     clock = clock if clock is not None else SystemClock()
     metrics = metrics if metrics is not None else PollerMetrics()
+    catalogue = load_catalogue(settings.catalogue_path)
+    snapshots = snapshots if snapshots is not None else MemorySnapshots()
+    if recorder is not None:
+        tap = RecordingTap(
+            recorder=recorder, catalogue=catalogue, clock=clock, retention_s=retention_s
+        )
+        publisher, snapshots = tap.publisher(publisher), tap.snapshots(snapshots)
     async with contextlib.AsyncExitStack() as stack:
         if http is None:
             http = await stack.enter_async_context(httpx.AsyncClient())
@@ -120,10 +134,11 @@ async def running_poller(
             settings,
             provider=provider,
             publisher=publisher,
-            snapshots=snapshots if snapshots is not None else MemorySnapshots(),
+            snapshots=snapshots,
             clock=clock,
             rng=rng if rng is not None else random.Random(),
             metrics=metrics,
+            catalogue=catalogue,
             cache=cache,
         )
         for poller in pollers:
@@ -151,8 +166,14 @@ async def embedded(
     speed: float = 10.0,
     seed: int = 7,
     tick_s: float = 0.25,
+    cache: DataCache | None = None,
+    recorder: MatchRecorder | None = None,
+    retention_s: float = 365 * 86_400.0,
 ) -> AsyncIterator[RunningPoller]:
     """The poller inside pusherd's process, delivering ``(app_id, channel, frame)``.
+
+    ``cache`` is the read cache the data API reads (memory on the poller's clock when not
+    given); ``recorder`` is its SQL store (see :func:`running_poller`).
 
     Without ``RAPIDAPI_KEY`` in ``environ`` it starts the simulator on loopback and polls it on
     the simulator's fast virtual clock; with a key it polls the real upstream in real time.
@@ -163,7 +184,12 @@ async def embedded(
         # No Redis in this mode: the read cache lives in memory, next to its later reader.
         clock = SystemClock()
         async with running_poller(
-            load_settings(environ), publisher=publisher, clock=clock, cache=MemoryCache(clock=clock)
+            load_settings(environ),
+            publisher=publisher,
+            clock=clock,
+            cache=cache if cache is not None else MemoryCache(clock=clock),
+            recorder=recorder,
+            retention_s=retention_s,
         ) as running:
             yield running
         return
@@ -180,7 +206,9 @@ async def embedded(
             settings,
             publisher=publisher,
             clock=sim.clock,
-            cache=MemoryCache(clock=sim.clock),
+            cache=cache if cache is not None else MemoryCache(clock=sim.clock),
+            recorder=recorder,
+            retention_s=retention_s,
             tick_s=tick_s,
         ) as running:
             yield running

@@ -15,6 +15,7 @@ import uvicorn
 from pusherd.app import build_app, server_config
 from pusherd.clock import IdFactory, SystemClock
 from pusherd.config import ConfigError, Settings, load_settings
+from pusherd.data_api import data_api_extension
 from pusherd.embedded import (
     AuthExtension,
     auth_extension,
@@ -54,6 +55,7 @@ def _banner(settings: Settings, auth: AuthExtension) -> str:
         lines.append(f"  app id {app.app_id}  key {app.key}  secret {secret}")
         lines.append(f"  WebSocket: ws://{settings.host}:{settings.port}/app/{app.key}?protocol=7")
     lines.append(f"  channel auth: {base}/broadcasting/auth")
+    lines.append(f"  data API: {base}/api/v1/sports (an API key in Authorization: Bearer …)")
     lines.append(f"  API keys: {auth.database_url} (python -m auth keys create --help)")
     if settings.is_demo_app:
         lines.append("  (demo credentials: set PUSHERD_APP_ID/KEY/SECRET for real use)")
@@ -96,7 +98,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 resources=resources,
                 has_demo_key=settings.is_demo_app,
             )
-            poller = poller_companion(os.environ, settings) if settings.run_poller else None
+            sports = os.environ.get("POLLER_SPORTS", "football,basketball,baseball")
+            data_api = data_api_extension(
+                os.environ,
+                settings,
+                verifier=auth.verifier,
+                policy=auth.policy,
+                clock=clock,
+                resources=resources,
+                sports=tuple(s.strip() for s in sports.split(",") if s.strip()),
+            )
+            poller = None
+            if settings.run_poller:
+                poller = poller_companion(
+                    os.environ,
+                    settings,
+                    cache=data_api.cache,
+                    recorder=data_api.recorder,
+                    retention_s=data_api.retention_s,
+                )
         except ValueError as exc:
             print(f"pusherd: configuration error: {exc}", file=sys.stderr)
             return 2
@@ -106,8 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             clock=clock,
             ids=IdFactory(system_random),
             rng=system_random,
-            companions=(auth.companion,) if poller is None else (auth.companion, poller),
-            mounts=(*scoreboard_routes(os.environ, settings), auth.mount),
+            companions=(auth.companion, data_api.companion)
+            if poller is None
+            else (auth.companion, data_api.companion, poller),
+            # The data API first: the scoreboard answers every other GET, auth every POST.
+            mounts=(data_api.mount, *scoreboard_routes(os.environ, settings), auth.mount),
             key_quota=auth.key_quota,
             front_door_stats=front_door_stats,
         )

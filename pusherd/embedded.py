@@ -25,7 +25,11 @@ from auth.config import load_settings as load_auth_settings
 from auth.config import read_policy
 from auth.grants import GrantRegistry
 from auth.keys import issue_key
+from auth.policy import Policy
 from auth.sql import open_sql_key_store
+from auth.verifier import KeyVerifier
+from poller.cache import DataCache
+from poller.record import MatchRecorder
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
@@ -64,6 +68,9 @@ class AuthExtension:
     database_url: str
     #: A fresh top-tier key for the demo (shown once, valid for a day), when one was asked for.
     demo_key: str | None
+    #: What the data API (``/api/v1``) checks keys and tiers with.
+    verifier: KeyVerifier
+    policy: Policy
 
 
 def auth_extension(
@@ -135,15 +142,25 @@ def auth_extension(
         key_quota=GrantQuota(service.grants),
         database_url=auth_settings.database_url,
         demo_key=demo_key,
+        verifier=service.verifier,
+        policy=policy,
     )
 
 
-def poller_companion(environ: Mapping[str, str], settings: Settings) -> Companion:
+def poller_companion(
+    environ: Mapping[str, str],
+    settings: Settings,
+    *,
+    cache: DataCache | None = None,
+    recorder: MatchRecorder | None = None,
+    retention_s: float = 365 * 86_400.0,
+) -> Companion:
     """The poller, publishing into pusherd in-process (two hops, no Redis needed).
 
     Without ``RAPIDAPI_KEY`` it plays simulated matches from the built-in fake upstream;
     with one it polls the real API. Frames are built once by the poller and enter through the
-    same publisher as HTTP triggers, so cache channels hold the latest score.
+    same publisher as HTTP triggers, so cache channels hold the latest score. ``cache`` and
+    ``recorder`` are the data API's read cache and match store, which the poller fills.
     """
     from poller.service import embedded  # the poller is only loaded when it runs
 
@@ -162,7 +179,15 @@ def poller_companion(environ: Mapping[str, str], settings: Settings) -> Companio
         def deliver(target_app_id: str, channel: str, frame: bytes) -> None:
             publisher.publish(apps_by_id[target_app_id], channel, frame)
 
-        async with embedded(deliver, environ=environ, app_id=app_id, speed=speed):
+        async with embedded(
+            deliver,
+            environ=environ,
+            app_id=app_id,
+            speed=speed,
+            cache=cache,
+            recorder=recorder,
+            retention_s=retention_s,
+        ):
             yield
 
     return running

@@ -53,6 +53,8 @@ RANKS = {
     "pusherd.app": 4,
     # The composition of the embedded companions (auth, poller) with the app, for __main__.
     "pusherd.embedded": 4,
+    # The composition of the data API (dataapi/) with auth, the poller's cache and the store.
+    "pusherd.data_api": 4,
     "pusherd.__main__": 5,
 }
 SERVICE_RANK = 3
@@ -206,6 +208,42 @@ def test_poller_and_auth_import_only_pusherd_protocol(folder: str) -> None:
                 )
             if module == "pusherd":
                 pytest.fail(f"{module_name(path)} imports the pusherd package itself")
+
+
+def test_dataapi_imports_only_pusherd_protocol_and_the_pollers_pure_model() -> None:
+    """dataapi/ (the HTTP data API and its SQL store) reaches the auth service, the cache and
+    the server only through Protocol seams composed in pusherd.embedded: from pusherd it may
+    use only the pure protocol code, never auth, and from the poller only its data model and
+    payload shapes (the contract the store records and the API serves)."""
+    allowed_poller = {
+        "poller.cache",
+        "poller.model",
+        "poller.payloads",
+        "poller.record",
+    }
+    paths = source_files("dataapi")
+    assert paths, "dataapi/ exists"
+    for path in paths:
+        own = module_name(path)
+        for module in imported_modules(path):
+            if top(module) == "pusherd" and module != "pusherd":
+                assert is_within(module, "pusherd.protocol"), f"{own} imports {module}"
+            assert top(module) != "auth", f"{own} imports {module}: use a Protocol seam"
+            if top(module) == "poller":
+                assert any(is_within(module, m) for m in allowed_poller), (
+                    f"{own} imports {module}: only {sorted(allowed_poller)}"
+                )
+
+
+@pytest.mark.parametrize("folder", ["poller", "auth"])
+def test_poller_and_auth_never_import_dataapi(folder: str) -> None:
+    """The data API builds on them; nothing points back, except the poller's composition root
+    (``poller/__main__``), which opens the match store it records into."""
+    for path in source_files(folder):
+        if module_name(path) == "poller.__main__":
+            continue
+        for module in imported_modules(path):
+            assert top(module) != "dataapi", f"{module_name(path)} imports {module}"
 
 
 SAMPLE = """

@@ -173,3 +173,22 @@ def test_empty_configuration_is_the_default_policy() -> None:
 def test_load_policy_names_what_is_wrong(data: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         load_policy(data)
+
+
+def test_a_tiers_data_api_section_is_read_and_checked() -> None:
+    from auth.tiers import DataApiAccess
+
+    tier = {"name": "t", "max_connections": 1, "rest_requests_per_minute": 5}
+    loaded = load_policy({"tiers": [tier | {"data_api": {"resources": ["live"]}}], "channels": []})
+    assert loaded.tiers.names == ("t",)
+    access = next(iter(loaded.tiers)).data_api
+    assert access == DataApiAccess(frozenset({"live"}), history_days=None)
+    default = load_policy({"tiers": [tier], "channels": []})
+    assert next(iter(default.tiers)).data_api == DataApiAccess()
+    for bad, where in (
+        ({"resources": ["everything"]}, "data_api.resources"),
+        ({"resources": ["live"], "history_days": -1}, "data_api.history_days"),
+        ("all", "data_api must be a table"),
+    ):
+        with pytest.raises(ValueError, match=where):
+            load_policy({"tiers": [tier | {"data_api": bad}], "channels": []})

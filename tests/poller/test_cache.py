@@ -7,7 +7,15 @@ import orjson
 import pytest
 import redis.asyncio as aioredis
 
-from poller.cache import TTL_S, CacheKind, DataCache, MemoryCache, RedisCache, cache_key
+from poller.cache import (
+    TTL_S,
+    CacheKind,
+    CacheReader,
+    DataCache,
+    MemoryCache,
+    RedisCache,
+    cache_key,
+)
 from poller.clock import FakeClock
 from tests.poller.conftest import PAID_KEY, SAMPLE_DAY
 from tests.poller.helpers import RecordingPublisher, drive, make_poller
@@ -68,3 +76,48 @@ async def test_poller_keeps_match_and_live_entries_fresh_in_redis(
     entry = orjson.loads(await cache.get(cache_key("football", "match", 990102)) or b"null")
     assert entry["status"] in ("live", "break") and set(entry) >= {"home_team", "time"}
     assert 0 < await redis_client.ttl(key) <= TTL_S[CacheKind.MATCH_LIVE]
+
+
+async def test_the_days_fixture_list_is_written_and_follows_status_changes(
+    sim_url: str, http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    """The fixtures TTL and the status-change invalidation used to target
+    ``cache:{sport}:fixtures:{day}``, a key nothing wrote: the list must exist and be current."""
+    fake_clock.set(SAMPLE_DAY + 12 * 3600 + 40 * 60)
+    cache = MemoryCache(clock=fake_clock)
+    poller = make_poller(
+        "football", sim_url, http, fake_clock, key=PAID_KEY, publisher=RecordingPublisher()
+    )
+    poller.p.cache = cache
+    key = cache_key("football", "fixtures", "2026-10-03")
+    await drive(poller, fake_clock, fake_clock.time() + 60)
+    day = orjson.loads(await cache.get(key) or b"null")
+    assert day is not None, "a fixtures poll writes the day's list"
+    assert {m["match_id"] for m in day} >= {990101, 990102, 990103}
+    assert next(m for m in day if m["match_id"] == 990101)["status"] == "live"
+    await drive(poller, fake_clock, SAMPLE_DAY + 12 * 3600 + 50 * 60)  # half time at 12:45
+    day = orjson.loads(await cache.get(key) or b"null")
+    assert day is not None, "a status change rewrites the list instead of deleting it"
+    assert next(m for m in day if m["match_id"] == 990101)["status"] == "break"
+    assert await CacheReader(cache).fixtures("football", "2026-10-03") == day
+
+
+async def test_each_fixtures_poll_rewrites_the_days_lists_even_when_nothing_changed(
+    sim_url: str, http: httpx.AsyncClient, fake_clock: FakeClock
+) -> None:
+    """A day's list is rewritten on changes; a fixtures poll whose items are byte for byte the
+    same changes nothing, yet the list must come back (its TTL may have run out meanwhile)."""
+    fake_clock.set(SAMPLE_DAY + 9 * 3600)  # hours before the first kick-off: nothing moves
+    cache = MemoryCache(clock=fake_clock)
+    poller = make_poller(
+        "football", sim_url, http, fake_clock, key=PAID_KEY, publisher=RecordingPublisher()
+    )
+    poller.p.cache = cache
+    key = cache_key("football", "fixtures", "2026-10-03")
+    await drive(poller, fake_clock, fake_clock.time() + 30)
+    first = await cache.get(key)
+    assert first is not None
+    await cache.delete(key)  # as if its TTL ran out
+    poller.next_fixtures_at = fake_clock.time()
+    await drive(poller, fake_clock, fake_clock.time() + 30)
+    assert await cache.get(key) is not None

@@ -1,0 +1,129 @@
+"""Usage, counted (issue 11 item 7): requests per key per endpoint per day, bytes served, 429s.
+
+Counting is an in-process dict increment on the request path (no I/O); a flusher moves the
+counts to the :class:`UsageSink` every few seconds in one Redis pipeline, and once more when
+the server stops, so a clean shutdown (SIGTERM) loses nothing. A failed flush puts the counts
+back for the next one. In Redis the day's counts of a key live in one hash,
+``{prefix}usage:{YYYY-MM-DD}:{key_id}``, fields ``requests:{endpoint}``, ``bytes:{endpoint}`` and
+``refused`` (429s); they expire after :data:`KEEP_DAYS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+__all__ = ["KEEP_DAYS", "MemoryUsageSink", "RedisUsageSink", "UsageCounter", "UsageSink"]
+
+logger = logging.getLogger("dataapi.usage")
+KEEP_DAYS = 35
+
+#: ``(day, key_id) → field → count``
+Counts = dict[tuple[str, str], Counter[str]]
+
+
+class UsageSink(Protocol):
+    async def add(self, counts: Mapping[tuple[str, str], Mapping[str, int]]) -> None:
+        """Add ``counts`` to the totals in one round trip (raises on failure)."""
+        ...
+
+    async def read(self, day: str, key_id: str) -> dict[str, int]: ...
+
+
+class MemoryUsageSink:
+    def __init__(self) -> None:
+        self._totals: Counts = {}
+
+    async def add(self, counts: Mapping[tuple[str, str], Mapping[str, int]]) -> None:
+        for where, fields in counts.items():
+            self._totals.setdefault(where, Counter()).update(fields)
+
+    async def read(self, day: str, key_id: str) -> dict[str, int]:
+        return dict(self._totals.get((day, key_id), {}))
+
+
+class RedisUsageSink:
+    def __init__(self, *, redis: aioredis.Redis, prefix: str = "pusherd:api:") -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    def _key(self, day: str, key_id: str) -> str:
+        return f"{self._prefix}usage:{day}:{key_id}"
+
+    async def add(self, counts: Mapping[tuple[str, str], Mapping[str, int]]) -> None:
+        if not counts:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for (day, key_id), fields in counts.items():
+            key = self._key(day, key_id)
+            for field, amount in fields.items():
+                pipe.hincrby(key, field, amount)
+            pipe.expire(key, KEEP_DAYS * 86_400)
+        await pipe.execute()
+
+    async def read(self, day: str, key_id: str) -> dict[str, int]:
+        raw = await self._redis.hgetall(self._key(day, key_id))
+        return {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in raw.items()}
+
+
+class Clock(Protocol):
+    def time(self) -> float: ...
+
+
+class UsageCounter:
+    def __init__(self, *, sink: UsageSink, clock: Clock, flush_every_s: float = 5.0) -> None:
+        self._sink = sink
+        self._clock = clock
+        self._flush_every_s = flush_every_s
+        self._counts: Counts = {}
+        self._day: tuple[int, str] = (-1, "")
+
+    def _today(self) -> str:
+        day_number = int(self._clock.time()) // 86_400
+        if day_number != self._day[0]:  # formatted once a day, not once a request
+            text = datetime.fromtimestamp(day_number * 86_400, UTC).strftime("%Y-%m-%d")
+            self._day = (day_number, text)
+        return self._day[1]
+
+    def count(self, key_id: str, endpoint: str, *, status: int, body_bytes: int) -> None:
+        """One answered request (no I/O: this is on every request's path)."""
+        fields = self._counts.setdefault((self._today(), key_id), Counter())
+        fields[f"requests:{endpoint}"] += 1
+        fields[f"bytes:{endpoint}"] += body_bytes
+        if status == 429:
+            fields["refused"] += 1
+
+    async def flush(self) -> None:
+        counts, self._counts = self._counts, {}
+        try:
+            await self._sink.add(counts)
+        except (RedisError, OSError) as exc:
+            logger.warning("usage flush failed, kept for the next one: %s", exc)
+            for where, fields in counts.items():
+                self._counts.setdefault(where, Counter()).update(fields)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Flush periodically while open, and once more on the way out."""
+
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(self._flush_every_s)
+                await self.flush()
+
+        task = asyncio.get_running_loop().create_task(loop())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            await self.flush()

@@ -124,9 +124,11 @@ def build_app(
         mounts: routes served on the same port after the HTTP API (the auth endpoints, the
             demo page), tried in order.
         key_quota: per-API-key connection caps (the auth service's socket grants).
-        front_door_stats: the front door's refusal counters, shown on /metrics (the same
-            object goes to :func:`server_config`).
+        front_door_stats: the front door's refusal counters, shown on /metrics; made here when
+            not given, and found by :func:`server_config` on ``app.state``, so whatever serves
+            the app counts into the same object.
     """
+    refusals = front_door_stats or FrontDoorStats()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -171,7 +173,7 @@ def build_app(
                     webhooks=webhooks,
                     adapter=state_adapter,
                     loop_lag=loop_lag,
-                    front_door=front_door_stats,
+                    front_door=refusals,
                 )
             )
             yield {
@@ -180,11 +182,13 @@ def build_app(
                 METRICS_STATE_KEY: MetricsAccess(registry, settings.metrics_token),
             }
 
-    return Starlette(
+    app = Starlette(
         routes=[*api_routes(), *mounts],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
     )
+    app.state.front_door_stats = refusals
+    return app
 
 
 def server_config(
@@ -196,7 +200,8 @@ def server_config(
 ) -> uvicorn.Config:
     """uvicorn settings: httptools behind the front door's limits for HTTP, our protocol class
     for every WebSocket upgrade."""
-    http_protocol = front_door_protocol(settings.front_door, front_door_stats or FrontDoorStats())
+    stats = front_door_stats or getattr(app.state, "front_door_stats", None) or FrontDoorStats()
+    http_protocol = front_door_protocol(settings.front_door, stats)
     return uvicorn.Config(
         app,
         host=settings.host,

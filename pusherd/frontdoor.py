@@ -38,13 +38,21 @@ from pusherd.config import FrontDoorLimits
 __all__ = ["FrontDoorStats", "HandshakeGate", "LimitedHttpToolsProtocol", "front_door_protocol"]
 
 
+#: Every reason the front door counts a refusal under: its HTTP status or what it timed out on.
+REFUSAL_REASONS = ("408", "414", "431", "body_timeout", "handshakes_per_address")
+
+
 class FrontDoorStats:
-    """Counts of connections the front door refused, by reason (read by /metrics)."""
+    """Counts of connections the front door refused, by reason (read by /metrics).
+
+    Every reason starts at zero, so a scrape shows the series before the first refusal and an
+    alert's ``rate()`` has a baseline.
+    """
 
     __slots__ = ("by_reason",)
 
     def __init__(self) -> None:
-        self.by_reason: dict[str, int] = {}
+        self.by_reason: dict[str, int] = dict.fromkeys(REFUSAL_REASONS, 0)
 
     def count(self, reason: str) -> None:
         self.by_reason[reason] = self.by_reason.get(reason, 0) + 1

@@ -33,7 +33,7 @@ from auth import cli, migrate
 from auth.app import build_auth_app
 from auth.channel_auth import AppCredentials
 from auth.clock import SystemClock
-from auth.config import AuthSettings, load_settings, read_policy
+from auth.config import AuthSettings, load_peppers, load_settings, read_policy
 from auth.revocation import publish_revocation
 from auth.sql import SqlKeyStore, create_engine_for_url
 
@@ -83,13 +83,13 @@ def _announcer(settings: AuthSettings) -> tuple[cli.Announce, sync_redis.Redis |
 
 def _keys(args: argparse.Namespace, settings: AuthSettings, engine: Engine, out: TextIO) -> None:
     store = SqlKeyStore(engine=engine)
-    clock, rng, hasher = SystemClock(), random.SystemRandom(), PasswordHasher()
+    clock, rng = SystemClock(), random.SystemRandom()
     if args.action == "create":
         expires_in_s = None if args.expires_in_days is None else args.expires_in_days * 86400
         cli.create_key(
             store=store,
             tiers=read_policy(settings.policy_file).tiers,
-            hasher=hasher,
+            peppers=load_peppers(settings, rng=rng),
             rng=rng,
             clock=clock,
             name=args.name,
@@ -109,7 +109,7 @@ def _keys(args: argparse.Namespace, settings: AuthSettings, engine: Engine, out:
         else:
             cli.rotate_key(
                 store=store,
-                hasher=hasher,
+                peppers=load_peppers(settings, rng=rng),
                 rng=rng,
                 clock=clock,
                 key_id=args.key_id,
@@ -137,6 +137,7 @@ async def _serve(args: argparse.Namespace, settings: AuthSettings, engine: Engin
             policy=read_policy(settings.policy_file),
             credentials=credentials,
             clock=SystemClock(),
+            peppers=load_peppers(settings, rng=random.SystemRandom()),
             hasher=PasswordHasher(),
             rng=random.SystemRandom(),
             redis=redis,

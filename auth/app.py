@@ -27,6 +27,7 @@ from auth.clock import Clock
 from auth.config import AuthOptions
 from auth.endpoints import AuthEndpoints
 from auth.grants import GrantRegistry, MemoryGrants, RedisGrants
+from auth.pepper import Peppers
 from auth.policy import Policy
 from auth.ratelimit import FailureLimiter
 from auth.revocation import RevocationListener
@@ -65,6 +66,7 @@ def build_auth_app(
     policy: Policy,
     credentials: AppCredentials,
     clock: Clock,
+    peppers: Peppers,
     hasher: PasswordHasher,
     rng: random.Random,
     redis: Redis | None = None,
@@ -78,7 +80,8 @@ def build_auth_app(
         policy: tiers and channel rules.
         credentials: the Pusher app key and secret that sign (and the encryption master key).
         clock: wall time for key expiry, monotonic time for the cache and the failure limiter.
-        hasher: the argon2 ``PasswordHasher`` that verifies key secrets.
+        peppers: the server-side keys of the stored key hashes (``auth.pepper``).
+        hasher: the argon2 ``PasswordHasher`` that verifies legacy keys until re-hashed.
         rng: the source of the per-process cache digest key (``random.SystemRandom()`` in
             production).
         redis: enables cross-node revocation and shared socket grants; the caller closes it.
@@ -94,6 +97,7 @@ def build_auth_app(
     )
     verifier = KeyVerifier(
         store=store,
+        peppers=peppers,
         hasher=hasher,
         cache=cache,
         clock=clock,

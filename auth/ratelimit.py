@@ -2,9 +2,11 @@
 
 Only failed authentications spend the budget: a well-behaved client never notices the limiter.
 Each subject (an address, a key id) has a token bucket of ``max_failures`` tokens refilled over
-``window_s``; an empty bucket refuses the next attempt *before* any database lookup or argon2
-hash runs, which also bounds the hashing a wrong secret for a real key id can cost. Pure: the
-monotonic time is passed in. State is per process (a cluster multiplies the budget by its node
+``window_s``. An attempt *reserves* a token (:meth:`FailureLimiter.try_reserve`) before any
+database lookup or hash and gets it back on success (:meth:`FailureLimiter.refund`): reserve and
+check are one synchronous step, so a burst of concurrent attempts can never all pass a check
+made before any of them failed (the check-then-act gap of recording failures afterwards). Pure:
+the monotonic time is passed in. State is per process (a cluster multiplies the budget by its node
 count; acceptable for a guard whose job is making brute force impractical).
 """
 
@@ -46,6 +48,20 @@ class FailureLimiter:
         if bucket is None or bucket.tokens >= 1.0:
             return 0.0
         return (1.0 - bucket.tokens) / self._rate
+
+    def try_reserve(self, subject: str, *, now: float) -> bool:
+        """Take one token for an attempt about to run; ``False`` (nothing taken) when empty."""
+        bucket = self._refilled(subject, now)
+        if bucket is not None and bucket.tokens < 1.0:
+            return False
+        self.record_failure(subject, now=now)
+        return True
+
+    def refund(self, subject: str, *, now: float) -> None:
+        """Give back the token of an attempt that succeeded."""
+        bucket = self._refilled(subject, now)
+        if bucket is not None:
+            bucket.tokens = min(float(self._limits.max_failures), bucket.tokens + 1.0)
 
     def record_failure(self, subject: str, *, now: float) -> None:
         bucket = self._refilled(subject, now)

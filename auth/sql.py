@@ -19,9 +19,11 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from auth.errors import KeyStoreError
 from auth.keys import ApiKey
+from auth.store import DB_CONCURRENCY
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "POOL_SIZE",
     "SqlKeyStore",
     "api_keys",
     "create_engine_for_url",
@@ -33,7 +35,7 @@ DEFAULT_DATABASE_URL = "sqlite:///pusherd-auth.sqlite3"
 
 metadata = sa.MetaData()
 
-#: Mirrors migration 0001; a test compares the two so they cannot drift apart.
+#: Mirrors migrations 0001 and 0002; a test compares the two so they cannot drift apart.
 api_keys = sa.Table(
     "api_keys",
     metadata,
@@ -41,18 +43,24 @@ api_keys = sa.Table(
     sa.Column("user_id", sa.String(128), nullable=False, index=True),
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("tier", sa.String(64), nullable=False),
-    sa.Column("secret_hash", sa.String(255), nullable=False),
+    sa.Column("secret_hash", sa.String(255), nullable=True),
+    sa.Column("key_hash", sa.String(128), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 
+#: Connections the pool keeps: as many as the verifier's concurrent lookups.
+POOL_SIZE = DB_CONCURRENCY
+
+
 def create_engine_for_url(url: str) -> Engine:
     """An engine for ``sqlite:///file`` or ``postgresql://…`` (psycopg 3 is the driver).
 
     The caller owns the engine and calls ``dispose()``. SQLite connections may be used from the
-    worker threads the service runs queries in, one at a time (the pool guarantees that).
+    worker threads the service runs queries in, one at a time (the pool guarantees that). The
+    pool holds :data:`POOL_SIZE` connections, the most lookups the verifier runs at once.
     """
     parsed = sa.make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
@@ -60,7 +68,11 @@ def create_engine_for_url(url: str) -> Engine:
     connect_args: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         connect_args["check_same_thread"] = False
-    return sa.create_engine(parsed, connect_args=connect_args)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+        return sa.create_engine(parsed, connect_args=connect_args)
+    return sa.create_engine(
+        parsed, connect_args=connect_args, pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -80,6 +92,7 @@ def _row_to_key(row: sa.Row[Any]) -> ApiKey:
         user_id=row.user_id,
         name=row.name,
         tier=row.tier,
+        key_hash=row.key_hash,
         secret_hash=row.secret_hash,
         created_at=created_at,
         expires_at=_utc(row.expires_at),
@@ -93,6 +106,7 @@ def _key_to_values(record: ApiKey) -> dict[str, Any]:
         "user_id": record.user_id,
         "name": record.name,
         "tier": record.tier,
+        "key_hash": record.key_hash,
         "secret_hash": record.secret_hash,
         "created_at": _utc(record.created_at),
         "expires_at": _utc(record.expires_at),
@@ -128,6 +142,25 @@ class SqlKeyStore:
                     conn.execute(sa.insert(api_keys).values(values))
         except SQLAlchemyError as exc:
             raise KeyStoreError("key write failed") from exc
+
+    def rehash(self, key_id: str, key_hash: str, user_id: str) -> None:
+        query = (
+            sa.update(api_keys)
+            .where(api_keys.c.key_id == key_id)
+            .values(
+                key_hash=key_hash,
+                secret_hash=None,
+                # Only a presence id that still is the public key id is replaced.
+                user_id=sa.case(
+                    (api_keys.c.user_id == api_keys.c.key_id, user_id), else_=api_keys.c.user_id
+                ),
+            )
+        )
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(query)
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("key re-hash failed") from exc
 
     def list_all(self) -> Sequence[ApiKey]:
         query = sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)

@@ -21,8 +21,8 @@ from starlette.routing import BaseRoute, Mount
 
 from auth.app import AuthService, build_auth_app
 from auth.channel_auth import AppCredentials
+from auth.config import load_peppers, read_policy
 from auth.config import load_settings as load_auth_settings
-from auth.config import read_policy
 from auth.grants import GrantRegistry
 from auth.keys import issue_key
 from auth.sql import open_sql_key_store
@@ -87,6 +87,7 @@ def auth_extension(
         secret=app.secret,
         encryption_master_key_base64=auth_settings.encryption_master_key_base64,
     )
+    peppers = load_peppers(auth_settings, rng=rng)
     store = resources.enter_context(open_sql_key_store(auth_settings.database_url))
     policy = read_policy(auth_settings.policy_file)
     demo_key = None
@@ -96,7 +97,7 @@ def auth_extension(
         now = datetime.fromtimestamp(clock.time(), UTC)
         issued = issue_key(
             rng=rng,
-            hasher=PasswordHasher(),
+            peppers=peppers,
             name="Demo viewer",
             tier=top_tier,
             now=now,
@@ -113,6 +114,7 @@ def auth_extension(
         policy=policy,
         credentials=credentials,
         clock=clock,
+        peppers=peppers,
         hasher=PasswordHasher(),
         rng=rng,
         redis=redis,

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
+from auth.config import load_peppers, load_settings
 from auth.keys import issue_key
 from auth.sql import open_sql_key_store
 from pusherd.app import build_app
@@ -54,10 +54,13 @@ MATCH = "sports.football.leagues.premier-league.matches.7"
 
 def create_key(database_url: str, *, tier: str, name: str) -> str:
     """A key made as ``python -m auth keys create`` makes one; returns the plain key."""
+    rng = random.SystemRandom()
+    # The pepper the embedded server uses: the same file beside the SQLite database.
+    peppers = load_peppers(load_settings({"DATABASE_URL": database_url}), rng=rng)
     with open_sql_key_store(database_url) as store:
         key = issue_key(
-            rng=random.SystemRandom(),
-            hasher=PasswordHasher(),
+            rng=rng,
+            peppers=peppers,
             name=name,
             tier=tier,
             now=datetime.now(UTC),

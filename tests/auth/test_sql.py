@@ -40,7 +40,7 @@ def test_the_lookup_is_by_primary_key_and_user_id_is_indexed(migrated_engine: En
 
 def test_database_failures_become_key_store_errors(sqlite_engine: Engine) -> None:
     store = SqlKeyStore(engine=sqlite_engine)  # never migrated: no table
-    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", secret_hash="h", created_at=NOW)
+    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", key_hash="h", created_at=NOW)
     with pytest.raises(KeyStoreError):
         store.get("a")
     with pytest.raises(KeyStoreError):
@@ -50,7 +50,7 @@ def test_database_failures_become_key_store_errors(sqlite_engine: Engine) -> Non
 
 
 def test_open_sql_key_store_migrates_and_disposes(sqlite_url: str) -> None:
-    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", secret_hash="h", created_at=NOW)
+    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", key_hash="h", created_at=NOW)
     with open_sql_key_store(sqlite_url) as store:
         store.put(record)
     with open_sql_key_store(sqlite_url, is_migrated=False) as store:

@@ -143,7 +143,11 @@ async def _serve(args: argparse.Namespace, settings: AuthSettings, engine: Engin
             redis=redis,
             options=settings.options,
         )
-        config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info")
+        # No access log: a line per request is the per-message INFO logging the house style
+        # rules out, and it would cost a storm of auth calls a large share of its CPU.
+        config = uvicorn.Config(
+            app, host=args.host, port=args.port, log_level="info", access_log=False
+        )
         await uvicorn.Server(config).serve()
     finally:
         if redis is not None:

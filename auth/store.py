@@ -1,6 +1,7 @@
 """Where API key records live: a three-method seam with an in-memory reference implementation.
 
-The service only ever needs to fetch one key by its public id (the hot path, an indexed lookup),
+The service only ever needs to fetch keys by their public id (the hot path, an indexed lookup,
+batched across concurrent requests by ``auth.lookup``),
 write one record (create, revoke, rotate), replace a legacy hash after a successful verification
 and list them (the CLI). :class:`SqlKeyStore` in
 ``auth.sql`` is the durable implementation; the same contract suite runs against both. Methods are
@@ -32,6 +33,10 @@ class KeyStore(Protocol):
         """The record for ``key_id``, or ``None`` when there is none."""
         ...
 
+    def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
+        """The records of those ``key_ids`` that exist, by key id (one indexed query)."""
+        ...
+
     def put(self, record: ApiKey) -> None:
         """Insert the record, or replace the one with the same ``key_id``."""
         ...
@@ -59,6 +64,9 @@ class MemoryKeyStore:
 
     def get(self, key_id: str) -> ApiKey | None:
         return self._records.get(key_id)
+
+    def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
+        return {k: self._records[k] for k in key_ids if k in self._records}
 
     def put(self, record: ApiKey) -> None:
         self._records[record.key_id] = record

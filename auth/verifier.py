@@ -1,10 +1,12 @@
 """From a presented API key to its stored record: one indexed lookup and one HMAC.
 
-Order of work, cheapest first: reserve a failure token for the address (no I/O; refused at once
-when the address has none left), the key's shape (a regex), the verification cache (one HMAC),
-and only then the lookup by key id in a worker thread, so the event loop keeps serving, and a
-constant-time compare of HMAC-SHA256 under the pepper (``auth.keys``). A success refunds the
-token. Concurrent first requests with the same key share one lookup (single flight).
+Order of work, cheapest first: the key's shape (a regex) and the verification cache (one HMAC
+over id and secret; a hit is a success and spends nothing); then a failure token is reserved
+for the address (``auth.admission``: refused when the budget is spent, waiting while it is held
+by attempts in flight), and only then the lookup by key id in a worker thread, so the event loop
+keeps serving, and a constant-time compare of HMAC-SHA256 under the pepper (``auth.keys``). A
+success returns the token, a failure spends it. Concurrent first requests with the same key
+share one lookup (single flight).
 
 Keys stored before the HMAC form (argon2id, legacy) are verified with argon2 at most
 ``max_legacy_hashes`` at a time in all and one at a time per key id, then re-hashed, so each
@@ -29,6 +31,7 @@ import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from auth.admission import AdmissionGate
 from auth.cache import VerificationCache
 from auth.clock import Clock
 from auth.errors import KeyStoreError, RateLimited, Unauthenticated, Unavailable
@@ -41,6 +44,7 @@ from auth.keys import (
     opaque_user_id,
     parse_key,
 )
+from auth.lookup import KeyLookup
 from auth.pepper import Peppers
 from auth.ratelimit import FailureLimiter
 from auth.store import DB_CONCURRENCY, KeyStore
@@ -62,7 +66,7 @@ class KeyVerifier:
     """
 
     __slots__ = (
-        "_address_limiter",
+        "_address_gate",
         "_cache",
         "_clock",
         "_db_limiter",
@@ -71,6 +75,7 @@ class KeyVerifier:
         "_key_limiter",
         "_legacy_locks",
         "_legacy_slots",
+        "_lookup",
         "_max_legacy_hashes",
         "_peppers",
         "_store",
@@ -95,14 +100,15 @@ class KeyVerifier:
             max_legacy_hashes: argon2 verifications running at once, in all.
         """
         self._store = store
+        self._lookup = KeyLookup(store=store)
         self._peppers = peppers
         self._hasher = hasher
         self._cache = cache
         self._clock = clock
-        self._address_limiter = address_limiter
+        self._address_gate = AdmissionGate(limiter=address_limiter, clock=clock)
         self._key_limiter = key_limiter
         self._max_legacy_hashes = max_legacy_hashes
-        self._inflight: dict[bytes, asyncio.Task[ApiKey]] = {}
+        self._inflight: dict[bytes, asyncio.Future[ApiKey]] = {}
         self._legacy_locks: dict[str, tuple[asyncio.Lock, int]] = {}
         # Created on first use: anyio limiters belong to the running event loop.
         self._legacy_slots: anyio.CapacityLimiter | None = None
@@ -127,38 +133,47 @@ class KeyVerifier:
             RateLimited: too many recent failures from this address, or a wrong secret for a key
                 id that has seen too many.
             Unauthenticated: missing, malformed, unknown, wrong, revoked or expired key.
-            Unavailable: the key store failed (the attempt's token is refunded).
+            Unavailable: the key store failed (the attempt's token is returned).
         """
         if not value:
             raise Unauthenticated("missing_key", "no API key was sent")
-        now = self._clock.monotonic()
-        if not self._address_limiter.try_reserve(client_address, now=now):
+        presented = parse_key(value)
+        digest = None if presented is None else self._cache.digest(presented)
+        if digest is not None:
+            # A cached success is proof of the key (id and secret) at no cost: no budget spent.
+            cached = self._cache.get(digest, now=self._clock.monotonic())
+            if cached is not None:
+                return self._usable(cached)
+        if not await self._address_gate.enter(client_address):
             raise RateLimited(
                 "too_many_failures",
                 "too many failed attempts from this address",
-                retry_after_s=self._address_limiter.retry_after(client_address, now=now),
+                retry_after_s=self._address_gate.limiter.retry_after(
+                    client_address, now=self._clock.monotonic()
+                ),
             )
+        is_failure = True
         try:
-            record = await self._authenticate(value)
+            if presented is None or digest is None:
+                raise Unauthenticated("invalid_key", "the API key is not valid")
+            record = self._usable(await self._verify_cold(digest, presented))
+            is_failure = False
+            return record
         except Unavailable:
-            self._address_limiter.refund(client_address, now=self._clock.monotonic())
+            is_failure = False  # our failure, not the client's
             raise
-        self._address_limiter.refund(client_address, now=self._clock.monotonic())
-        return record
+        finally:
+            self._address_gate.leave(client_address, is_failure=is_failure)
 
-    async def _authenticate(self, value: str) -> ApiKey:
-        presented = parse_key(value)
-        if presented is None:
-            raise Unauthenticated("invalid_key", "the API key is not valid")
-        digest = self._cache.digest(presented)
-        record = self._cache.get(digest, now=self._clock.monotonic())
-        if record is None:
-            try:
-                record = await self._verify_once(digest, presented)
-            except Unauthenticated as exc:
-                if exc.reason == "invalid_key":
-                    self._refuse_wrong_secret(presented.key_id)
-                raise
+    async def _verify_cold(self, digest: bytes, presented: PresentedKey) -> ApiKey:
+        try:
+            return await self._verify_once(digest, presented)
+        except Unauthenticated as exc:
+            if exc.reason == "invalid_key":
+                self._refuse_wrong_secret(presented.key_id)
+            raise
+
+    def _usable(self, record: ApiKey) -> ApiKey:
         if not record.is_usable_at(self._wall_now()):
             self._cache.evict_key(record.key_id)
             raise Unauthenticated("expired_key", "the API key has expired")
@@ -174,15 +189,41 @@ class KeyVerifier:
             )
 
     async def _verify_once(self, digest: bytes, presented: PresentedKey) -> ApiKey:
-        task = self._inflight.get(digest)
-        if task is None:
-            task = asyncio.get_running_loop().create_task(self._verify_uncached(digest, presented))
-            self._inflight[digest] = task
-            task.add_done_callback(lambda _: self._inflight.pop(digest, None))
-        return await asyncio.shield(task)
+        """Single flight without a task of its own: the first caller does the work, callers
+        with the same key meanwhile wait for its outcome (a cancelled leader hands over)."""
+        while True:
+            shared = self._inflight.get(digest)
+            if shared is None:
+                break
+            try:
+                return await asyncio.shield(shared)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # we were cancelled ourselves
+                # The leader was cancelled (its client went away): try again, maybe as leader.
+        shared = asyncio.get_running_loop().create_future()
+        self._inflight[digest] = shared
+        try:
+            record = await self._verify_uncached(digest, presented)
+        except asyncio.CancelledError:
+            shared.cancel()
+            raise
+        except BaseException as exc:
+            shared.set_exception(exc)
+            shared.exception()  # retrieved: no "never retrieved" log when nobody waited
+            raise
+        finally:
+            del self._inflight[digest]
+        shared.set_result(record)
+        return record
 
     async def _verify_uncached(self, digest: bytes, presented: PresentedKey) -> ApiKey:
-        record = await self._in_db_thread(lambda: self._store.get(presented.key_id))
+        try:
+            record = await self._lookup.get(presented.key_id)
+        except KeyStoreError as exc:
+            logger.warning("key store unavailable: %s", exc)
+            raise Unavailable("key_store_unavailable", "API keys cannot be checked now") from exc
         if record is None:
             raise Unauthenticated("invalid_key", "the API key is not valid")
         check = check_key_hash(self._peppers, record.key_hash, presented)

@@ -6,7 +6,7 @@ import base64
 import dataclasses
 import logging
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +19,7 @@ from starlette.applications import Starlette
 from auth.app import AuthService, build_auth_app
 from auth.channel_auth import AppCredentials
 from auth.config import AuthOptions
-from auth.keys import issue_key
+from auth.keys import ApiKey, issue_key
 from auth.policy import default_policy
 from auth.store import MemoryKeyStore
 from pusherd.protocol.secret import Secret
@@ -354,10 +354,10 @@ async def test_get_is_not_allowed(harness: Harness) -> None:
 class _ExplodingStore(MemoryKeyStore):
     is_broken = False
 
-    def get(self, key_id: str) -> None:
+    def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
         if self.is_broken:
             raise RuntimeError("boom with details that must not leak")
-        return None
+        return {}
 
 
 async def test_an_unexpected_error_is_a_generic_500(

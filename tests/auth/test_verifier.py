@@ -226,7 +226,7 @@ async def test_failures_from_one_address_are_rate_limited(
 
 
 class _BrokenStore(MemoryKeyStore):
-    def get(self, key_id: str) -> ApiKey | None:
+    def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
         raise KeyStoreError("database is down")
 
 
@@ -297,3 +297,20 @@ async def test_a_stranger_who_knows_a_key_id_cannot_lock_out_its_holder(
             pass
     record = await verifier.verify(issued.plain.reveal(), client_address="10.0.2.1")
     assert record.key_id == issued.record.key_id
+
+
+async def test_a_burst_of_valid_keys_from_one_address_is_never_refused(
+    hasher: CountingHasher, clock: FakeClock
+) -> None:
+    """Reserving before checking must not turn a busy address (a proxy, an office) away."""
+    store = MemoryKeyStore()
+    rng = random.Random(11)
+    now = datetime.fromtimestamp(clock.time(), UTC)
+    plain = []
+    for index in range(200):
+        issued = issue_key(rng=rng, peppers=PEPPERS, name=f"u{index}", tier="pro", now=now)
+        store.put(issued.record)
+        plain.append(issued.plain.reveal())
+    verifier = _verifier(store, hasher, clock)
+    records = await asyncio.gather(*(verifier.verify(p, client_address=ADDRESS) for p in plain))
+    assert len({record.key_id for record in records}) == 200

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -49,13 +49,22 @@ class AuthService:
     redis_prefix: str
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[RevocationListener | None]:
-        """Listen for revocations while open (when Redis is configured)."""
+    async def running(
+        self, *, on_revoked: Callable[[str], None] | None = None
+    ) -> AsyncIterator[RevocationListener | None]:
+        """Listen for revocations while open (when Redis is configured).
+
+        Args:
+            on_revoked: also called with each revoked key id (e.g. to close its sockets).
+        """
         if self.redis is None:
             yield None
             return
         async with RevocationListener(
-            redis=self.redis, prefix=self.redis_prefix, cache=self.verifier.cache
+            redis=self.redis,
+            prefix=self.redis_prefix,
+            cache=self.verifier.cache,
+            on_revoked=on_revoked,
         ) as listener:
             yield listener
 

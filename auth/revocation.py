@@ -5,7 +5,8 @@ The CLI (another process) revokes or rotates a key in the database and publishes
 at once, so with Redis a revocation takes effect within the pub/sub delivery time. Pub/sub is
 fire-and-forget: a node that was disconnected misses messages, so on any listener error the
 whole cache is cleared, and the cache TTL still bounds anything else (see ``auth.cache``).
-Only the public key id travels, never the key.
+Only the public key id travels, never the key. ``on_revoked`` lets the host act on it too:
+pusherd closes the sockets the key authorised (``pusherd.embedded``).
 """
 
 from __future__ import annotations
@@ -56,9 +57,30 @@ class RevocationListener:
     without sleeping.
     """
 
-    __slots__ = ("_cache", "_changed", "_channel", "_pubsub", "_redis", "_task", "handled")
+    __slots__ = (
+        "_cache",
+        "_changed",
+        "_channel",
+        "_on_revoked",
+        "_pubsub",
+        "_redis",
+        "_task",
+        "handled",
+    )
 
-    def __init__(self, *, redis: Redis, prefix: str, cache: VerificationCache) -> None:
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        prefix: str,
+        cache: VerificationCache,
+        on_revoked: Callable[[str], None] | None = None,
+    ) -> None:
+        """
+        Args:
+            on_revoked: called with each revoked key id after the cache dropped it.
+        """
+        self._on_revoked = on_revoked
         self._redis = redis
         self._channel = revocation_channel(prefix)
         self._cache = cache
@@ -118,6 +140,11 @@ class RevocationListener:
             key_id = data.decode() if isinstance(data, bytes) else str(data)
             evicted = self._cache.evict_key(key_id)
             logger.info("key %s revoked; %d cached verification(s) dropped", key_id, evicted)
+            if self._on_revoked is not None:
+                try:
+                    self._on_revoked(key_id)
+                except Exception:
+                    logger.error("acting on a key revocation failed", exc_info=True)
             async with self._changed:
                 self.handled += 1
                 self._changed.notify_all()

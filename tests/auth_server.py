@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -70,10 +70,21 @@ def create_key(database_url: str, *, tier: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def embedded_auth_server(directory: Path, database_url: str) -> Iterator[RunningServer]:
+def embedded_auth_server(
+    directory: Path,
+    database_url: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> Iterator[RunningServer]:
+    """``environ`` adds auth variables (e.g. ``REDIS_URL``); ``settings`` replaces the server's."""
     policy_file = directory / "policy.toml"
     policy_file.write_text(POLICY)
-    environ = {"DATABASE_URL": database_url, "AUTH_POLICY_FILE": str(policy_file)}
+    environ = {
+        "DATABASE_URL": database_url,
+        "AUTH_POLICY_FILE": str(policy_file),
+        **(environ or {}),
+    }
     with contextlib.ExitStack() as resources:
 
         def embedded_app(settings: Settings) -> Starlette:
@@ -89,7 +100,7 @@ def embedded_auth_server(directory: Path, database_url: str) -> Iterator[Running
                 key_quota=auth.key_quota,
             )
 
-        running = RunningServer(make_settings(), app_factory=embedded_app).start()
+        running = RunningServer(settings or make_settings(), app_factory=embedded_app).start()
         try:
             yield running
         finally:

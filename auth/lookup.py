@@ -8,7 +8,8 @@ batches, the same query (``key_id IN (…)``, still the primary-key index) serve
 delayed: a batch starts on the next turn of the event loop after a lookup arrives (taking every
 lookup asked for by then) while fewer than ``max_batches`` are running; lookups arriving while
 all are busy join the next batch. One batch at a time is the default: measured on one core, a
-second concurrent batch only halves the batch size and doubles the thread hand-offs. Database work never runs on the event loop.
+second concurrent batch only halves the batch size and doubles the thread hand-offs.
+Database work never runs on the event loop.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class KeyLookup:
     """
 
     __slots__ = (
+        "_batches",
         "_is_starting",
         "_limiter",
         "_max_batch",
@@ -53,24 +55,36 @@ class KeyLookup:
         self._pending: dict[str, list[asyncio.Future[ApiKey | None]]] = {}
         self._running: set[asyncio.Task[None]] = set()
         self._is_starting = False
+        self._batches = 0
         # Created on first use: anyio limiters belong to the running event loop.
         self._limiter: anyio.CapacityLimiter | None = None
 
     async def get(self, key_id: str) -> ApiKey | None:
         future: asyncio.Future[ApiKey | None] = asyncio.get_running_loop().create_future()
         self._pending.setdefault(key_id, []).append(future)
-        if not self._is_starting and len(self._running) < self._max_batches:
+        if not self._is_starting and self._batches < self._max_batches:
             # Everything asked for before this task first runs joins its batch.
             self._is_starting = True
+            self._batches += 1
             task = asyncio.get_running_loop().create_task(self._drain())
-            self._running.add(task)
+            self._running.add(task)  # a strong reference while it runs
             task.add_done_callback(self._running.discard)
         return await future
 
     async def _drain(self) -> None:
+        # Counted down here, not in a done callback: a lookup arriving between this
+        # coroutine's end and its callback would otherwise find every batch "busy" and wait
+        # for a batch that never comes.
+        try:
+            self._is_starting = False
+            await self._drain_pending()
+        finally:
+            self._is_starting = False
+            self._batches -= 1
+
+    async def _drain_pending(self) -> None:
         if self._limiter is None:
             self._limiter = anyio.CapacityLimiter(self._max_batches)
-        self._is_starting = False
         while self._pending:
             key_ids = []
             for key_id in self._pending:

@@ -50,7 +50,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     create.add_argument("--name", required=True, help="display name shown to presence members")
     create.add_argument("--tier", required=True)
     create.add_argument("--expires-in-days", type=float, default=None)
-    create.add_argument("--user-id", default=None, help="presence user id (default: the key id)")
+    create.add_argument(
+        "--user-id", default=None, help="presence user id (default: an opaque id, never the key id)"
+    )
     keys.add_parser("list", help="list keys (never the secrets)")
     revoke = keys.add_parser("revoke", help="revoke a key now")
     revoke.add_argument("key_id")

@@ -30,7 +30,8 @@ from auth.grants import GrantRegistry, MemoryGrants, RedisGrants
 from auth.pepper import Peppers
 from auth.policy import Policy
 from auth.ratelimit import FailureLimiter
-from auth.revocation import RevocationListener
+from auth.revocation import RevocationListener, RevocationPoller, RevocationSource
+from auth.sql import SqlKeyStore
 from auth.store import KeyStore
 from auth.verifier import KeyVerifier
 
@@ -47,18 +48,32 @@ class AuthService:
     grants: GrantRegistry
     redis: Redis | None
     redis_prefix: str
+    clock: Clock
+    #: Read every ``revocation_poll_s`` when there is no Redis to announce revocations.
+    revocation_source: RevocationSource | None = None
+    revocation_poll_s: float = 0.0
 
     @contextlib.asynccontextmanager
     async def running(
         self, *, on_revoked: Callable[[str], None] | None = None
     ) -> AsyncIterator[RevocationListener | None]:
-        """Listen for revocations while open (when Redis is configured).
+        """Listen for revocations while open: Redis announcements, else a database poll.
 
         Args:
             on_revoked: also called with each revoked key id (e.g. to close its sockets).
         """
         if self.redis is None:
-            yield None
+            if self.revocation_source is None or self.revocation_poll_s <= 0:
+                yield None
+                return
+            async with RevocationPoller(
+                source=self.revocation_source,
+                cache=self.verifier.cache,
+                clock=self.clock,
+                interval_s=self.revocation_poll_s,
+                on_revoked=on_revoked,
+            ):
+                yield None
             return
         async with RevocationListener(
             redis=self.redis,
@@ -121,7 +136,13 @@ def build_auth_app(
         else:
             grants = MemoryGrants(clock=clock, ttl_s=options.grant_ttl_s)
     service = AuthService(
-        verifier=verifier, grants=grants, redis=redis, redis_prefix=options.redis_prefix
+        verifier=verifier,
+        grants=grants,
+        redis=redis,
+        redis_prefix=options.redis_prefix,
+        clock=clock,
+        revocation_source=store if isinstance(store, SqlKeyStore) else None,
+        revocation_poll_s=options.revocation_poll_s,
     )
     endpoints = AuthEndpoints(
         verifier=verifier, policy=policy, credentials=credentials, grants=grants, options=options

@@ -18,6 +18,8 @@ the value. Environment variables:
 - ``AUTH_PEPPER`` / ``AUTH_PEPPER_FILE``: the server-side key of the stored key hashes; without
   either, a SQLite database gets ``<file>.pepper`` beside it (``auth.pepper`` says why and how)
 - ``AUTH_PREVIOUS_PEPPERS``: comma-separated peppers that still verify (rotation)
+- ``AUTH_REVOCATION_POLL_S``: without Redis, how often each node reads recent revocations
+  from the database (5; 0 turns it off)
 """
 
 from __future__ import annotations
@@ -64,6 +66,8 @@ class AuthOptions:
     redis_prefix: str = DEFAULT_REDIS_PREFIX
     grant_ttl_s: float = DEFAULT_GRANT_TTL_S
     max_body_bytes: int = 8192
+    #: Without Redis: how often to ask the database for revocations (0: never).
+    revocation_poll_s: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +127,7 @@ def load_settings(environ: Mapping[str, str]) -> AuthSettings:
         cors_origins=origins,
         cache_ttl_s=_float(environ, "AUTH_CACHE_TTL_S", DEFAULT_CACHE_TTL_S),
         redis_prefix=environ.get("AUTH_REDIS_PREFIX", DEFAULT_REDIS_PREFIX),
+        revocation_poll_s=_float(environ, "AUTH_REVOCATION_POLL_S", 5.0),
     )
     return AuthSettings(
         database_url=_optional(environ, "DATABASE_URL") or DEFAULT_DATABASE_URL,

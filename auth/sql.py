@@ -47,7 +47,7 @@ api_keys = sa.Table(
     sa.Column("key_hash", sa.String(128), nullable=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
-    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True, index=True),
 )
 
 
@@ -202,6 +202,23 @@ class SqlKeyStore:
                 conn.execute(query)
         except SQLAlchemyError as exc:
             raise KeyStoreError("key re-hash failed") from exc
+
+    def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
+        """``(key_id, revoked_at)`` of keys revoked after ``since`` (indexed; for polling)."""
+        query = sa.select(api_keys.c.key_id, api_keys.c.revoked_at).where(
+            api_keys.c.revoked_at > since
+        )
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("revocation query failed") from exc
+        out = []
+        for key_id, revoked_at in rows:
+            moment = _utc(revoked_at)
+            assert moment is not None  # filtered on
+            out.append((str(key_id), moment))
+        return out
 
     def list_all(self) -> Sequence[ApiKey]:
         query = sa.select(api_keys).order_by(api_keys.c.created_at, api_keys.c.key_id)

@@ -35,7 +35,8 @@ def test_the_table_matches_the_migrations(migrated_engine: Engine) -> None:
 def test_the_lookup_is_by_primary_key_and_user_id_is_indexed(migrated_engine: Engine) -> None:
     inspector = sa.inspect(migrated_engine)
     assert inspector.get_pk_constraint("api_keys")["constrained_columns"] == ["key_id"]
-    assert [ix["column_names"] for ix in inspector.get_indexes("api_keys")] == [["user_id"]]
+    indexed = sorted(ix["column_names"] for ix in inspector.get_indexes("api_keys"))
+    assert indexed == [["revoked_at"], ["user_id"]]
 
 
 def test_database_failures_become_key_store_errors(sqlite_engine: Engine) -> None:

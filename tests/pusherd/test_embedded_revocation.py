@@ -136,3 +136,28 @@ async def test_revoking_a_key_closes_its_sockets_and_its_old_tokens_stop_working
             refused = await _subscribe(idle, old_token)
             assert refused == "pusher:error"
             assert await _closed_with(idle) in (4004, 4009)
+
+
+async def test_without_redis_one_node_learns_of_a_revocation_from_the_database(
+    tmp_path: Path,
+) -> None:
+    """The CLI cannot reach a node without Redis; the node polls (here every 0.2 s)."""
+    database_url = f"sqlite:///{tmp_path / 'auth.sqlite3'}"
+    key = create_key(database_url, tier="pro", name="Ada")
+    environ = {"AUTH_REVOCATION_POLL_S": "0.2"}
+    with embedded_auth_server(tmp_path, database_url, environ=environ) as node:
+        async with _socket(node) as (ws, socket_id), _socket(node) as (idle, idle_id):
+            assert await _subscribe(ws, await _authorize(node, key, socket_id)) == (
+                "pusher_internal:subscription_succeeded"
+            )
+            old_token = await _authorize(node, key, idle_id)
+            presented = parse_key(key)
+            assert presented is not None
+            revoke = ["keys", "revoke", presented.key_id]
+            assert (
+                await asyncio.to_thread(run, revoke, {"DATABASE_URL": database_url}, io.StringIO())
+                == 0
+            )
+            assert await _closed_with(ws) == 4009
+            assert await _subscribe(idle, old_token) == "pusher:error"
+            assert await _closed_with(idle) in (4004, 4009)

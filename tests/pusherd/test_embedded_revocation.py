@@ -96,7 +96,7 @@ async def _authorize(node: RunningServer, key: str, socket_id: str) -> dict[str,
 
 async def _subscribe(ws: websockets.ClientConnection, answer: dict[str, str]) -> str:
     message = {"event": "pusher:subscribe", "data": {"channel": CHANNEL, **answer}}
-    await ws.send(orjson.dumps(message))
+    await ws.send(orjson.dumps(message).decode())
     reply = orjson.loads(await asyncio.wait_for(ws.recv(), 2))
     return str(reply["event"])
 

@@ -33,7 +33,7 @@ from auth import cli, migrate
 from auth.app import build_auth_app
 from auth.channel_auth import AppCredentials
 from auth.clock import SystemClock
-from auth.config import AuthSettings, load_settings, read_policy
+from auth.config import AuthSettings, load_peppers, load_settings, read_policy
 from auth.revocation import publish_revocation
 from auth.sql import SqlKeyStore, create_engine_for_url
 
@@ -50,7 +50,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     create.add_argument("--name", required=True, help="display name shown to presence members")
     create.add_argument("--tier", required=True)
     create.add_argument("--expires-in-days", type=float, default=None)
-    create.add_argument("--user-id", default=None, help="presence user id (default: the key id)")
+    create.add_argument(
+        "--user-id", default=None, help="presence user id (default: an opaque id, never the key id)"
+    )
     keys.add_parser("list", help="list keys (never the secrets)")
     revoke = keys.add_parser("revoke", help="revoke a key now")
     revoke.add_argument("key_id")
@@ -83,13 +85,13 @@ def _announcer(settings: AuthSettings) -> tuple[cli.Announce, sync_redis.Redis |
 
 def _keys(args: argparse.Namespace, settings: AuthSettings, engine: Engine, out: TextIO) -> None:
     store = SqlKeyStore(engine=engine)
-    clock, rng, hasher = SystemClock(), random.SystemRandom(), PasswordHasher()
+    clock, rng = SystemClock(), random.SystemRandom()
     if args.action == "create":
         expires_in_s = None if args.expires_in_days is None else args.expires_in_days * 86400
         cli.create_key(
             store=store,
             tiers=read_policy(settings.policy_file).tiers,
-            hasher=hasher,
+            peppers=load_peppers(settings, rng=rng),
             rng=rng,
             clock=clock,
             name=args.name,
@@ -109,7 +111,7 @@ def _keys(args: argparse.Namespace, settings: AuthSettings, engine: Engine, out:
         else:
             cli.rotate_key(
                 store=store,
-                hasher=hasher,
+                peppers=load_peppers(settings, rng=rng),
                 rng=rng,
                 clock=clock,
                 key_id=args.key_id,
@@ -137,12 +139,17 @@ async def _serve(args: argparse.Namespace, settings: AuthSettings, engine: Engin
             policy=read_policy(settings.policy_file),
             credentials=credentials,
             clock=SystemClock(),
+            peppers=load_peppers(settings, rng=random.SystemRandom()),
             hasher=PasswordHasher(),
             rng=random.SystemRandom(),
             redis=redis,
             options=settings.options,
         )
-        config = uvicorn.Config(app, host=args.host, port=args.port, log_level="info")
+        # No access log: a line per request is the per-message INFO logging the house style
+        # rules out, and it would cost a storm of auth calls a large share of its CPU.
+        config = uvicorn.Config(
+            app, host=args.host, port=args.port, log_level="info", access_log=False
+        )
         await uvicorn.Server(config).serve()
     finally:
         if redis is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -27,9 +27,11 @@ from auth.clock import Clock
 from auth.config import AuthOptions
 from auth.endpoints import AuthEndpoints
 from auth.grants import GrantRegistry, MemoryGrants, RedisGrants
+from auth.pepper import Peppers
 from auth.policy import Policy
 from auth.ratelimit import FailureLimiter
-from auth.revocation import RevocationListener
+from auth.revocation import RevocationListener, RevocationPoller, RevocationSource
+from auth.sql import SqlKeyStore
 from auth.store import KeyStore
 from auth.verifier import KeyVerifier
 
@@ -46,15 +48,38 @@ class AuthService:
     grants: GrantRegistry
     redis: Redis | None
     redis_prefix: str
+    clock: Clock
+    #: Read every ``revocation_poll_s`` when there is no Redis to announce revocations.
+    revocation_source: RevocationSource | None = None
+    revocation_poll_s: float = 0.0
 
     @contextlib.asynccontextmanager
-    async def running(self) -> AsyncIterator[RevocationListener | None]:
-        """Listen for revocations while open (when Redis is configured)."""
+    async def running(
+        self, *, on_revoked: Callable[[str], None] | None = None
+    ) -> AsyncIterator[RevocationListener | None]:
+        """Listen for revocations while open: Redis announcements, else a database poll.
+
+        Args:
+            on_revoked: also called with each revoked key id (e.g. to close its sockets).
+        """
         if self.redis is None:
-            yield None
+            if self.revocation_source is None or self.revocation_poll_s <= 0:
+                yield None
+                return
+            async with RevocationPoller(
+                source=self.revocation_source,
+                cache=self.verifier.cache,
+                clock=self.clock,
+                interval_s=self.revocation_poll_s,
+                on_revoked=on_revoked,
+            ):
+                yield None
             return
         async with RevocationListener(
-            redis=self.redis, prefix=self.redis_prefix, cache=self.verifier.cache
+            redis=self.redis,
+            prefix=self.redis_prefix,
+            cache=self.verifier.cache,
+            on_revoked=on_revoked,
         ) as listener:
             yield listener
 
@@ -65,6 +90,7 @@ def build_auth_app(
     policy: Policy,
     credentials: AppCredentials,
     clock: Clock,
+    peppers: Peppers,
     hasher: PasswordHasher,
     rng: random.Random,
     redis: Redis | None = None,
@@ -78,7 +104,8 @@ def build_auth_app(
         policy: tiers and channel rules.
         credentials: the Pusher app key and secret that sign (and the encryption master key).
         clock: wall time for key expiry, monotonic time for the cache and the failure limiter.
-        hasher: the argon2 ``PasswordHasher`` that verifies key secrets.
+        peppers: the server-side keys of the stored key hashes (``auth.pepper``).
+        hasher: the argon2 ``PasswordHasher`` that verifies legacy keys until re-hashed.
         rng: the source of the per-process cache digest key (``random.SystemRandom()`` in
             production).
         redis: enables cross-node revocation and shared socket grants; the caller closes it.
@@ -94,6 +121,7 @@ def build_auth_app(
     )
     verifier = KeyVerifier(
         store=store,
+        peppers=peppers,
         hasher=hasher,
         cache=cache,
         clock=clock,
@@ -108,7 +136,13 @@ def build_auth_app(
         else:
             grants = MemoryGrants(clock=clock, ttl_s=options.grant_ttl_s)
     service = AuthService(
-        verifier=verifier, grants=grants, redis=redis, redis_prefix=options.redis_prefix
+        verifier=verifier,
+        grants=grants,
+        redis=redis,
+        redis_prefix=options.redis_prefix,
+        clock=clock,
+        revocation_source=store if isinstance(store, SqlKeyStore) else None,
+        revocation_poll_s=options.revocation_poll_s,
     )
     endpoints = AuthEndpoints(
         verifier=verifier, policy=policy, credentials=credentials, grants=grants, options=options

@@ -14,10 +14,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
-from argon2 import PasswordHasher
-
 from auth.clock import Clock
 from auth.keys import ApiKey, issue_key
+from auth.pepper import Peppers
 from auth.store import KeyStore
 from auth.tiers import TierTable
 
@@ -59,7 +58,7 @@ def create_key(
     *,
     store: KeyStore,
     tiers: TierTable,
-    hasher: PasswordHasher,
+    peppers: Peppers,
     rng: random.Random,
     clock: Clock,
     name: str,
@@ -68,7 +67,7 @@ def create_key(
     user_id: str | None,
     out: TextIO,
 ) -> ApiKey:
-    """Issue a key, store its hash and print the plain key once."""
+    """Issue a key, store its HMAC hash and print the plain key once."""
     if tiers.get(tier) is None:
         raise CommandError(f"unknown tier {tier!r}; configured: {', '.join(tiers.names)}")
     if not name.strip():
@@ -77,7 +76,7 @@ def create_key(
     expires_at = None if expires_in_s is None else now + timedelta(seconds=expires_in_s)
     issued = issue_key(
         rng=rng,
-        hasher=hasher,
+        peppers=peppers,
         name=name,
         tier=tier,
         now=now,
@@ -127,7 +126,7 @@ def revoke_key(
 def rotate_key(
     *,
     store: KeyStore,
-    hasher: PasswordHasher,
+    peppers: Peppers,
     rng: random.Random,
     clock: Clock,
     key_id: str,
@@ -146,7 +145,7 @@ def rotate_key(
         raise CommandError(f"key {key_id!r} is revoked; create a new key instead")
     issued = issue_key(
         rng=rng,
-        hasher=hasher,
+        peppers=peppers,
         name=old.name,
         tier=old.tier,
         now=now,

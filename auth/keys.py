@@ -1,28 +1,39 @@
-"""API keys: their wire format, generation (shown once) and the record stored for each.
+"""API keys: their wire format, generation (shown once), how they are hashed, the stored record.
 
-A key reads ``pk_<key_id>.<secret>``. The ``key_id`` is public and indexed, so a presented key is
-found with one primary-key lookup, never a scan; only an argon2id hash of the secret is stored
-(argon2-cffi's ``PasswordHasher``, passed in). The secret carries 256 random bits, so the hash
-protects a stolen database, not a guessable password.
+A key reads ``pk_<key_id>.<secret>``. The ``key_id`` is public and the table's primary key, so a
+presented key is found with one indexed lookup, never a scan. What is stored is
+``hmac-sha256$<pepper fingerprint>$<hex>``: HMAC-SHA256 of the whole key under the server-side
+pepper (``auth.pepper``), checked with a constant-time compare. The secret carries 256 random
+bits, so a fast hash loses nothing (no speed of guessing reaches 2^256) and costs microseconds
+instead of argon2's ~200 ms; the pepper keeps a stolen database from confirming any key. This is
+how Laravel Sanctum (SHA-256), GitHub and Stripe store their tokens.
+
+Keys created before that carry an argon2id hash in ``secret_hash`` (legacy): they keep working,
+and their first successful verification stores the HMAC form and drops the argon2 hash.
 """
 
 from __future__ import annotations
 
+import enum
+import hmac
 import random
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from argon2 import PasswordHasher
-
+from auth.pepper import Pepper, Peppers
 from pusherd.protocol.secret import Secret
 
 __all__ = [
     "KEY_PREFIX",
     "ApiKey",
+    "HashCheck",
     "IssuedKey",
     "PresentedKey",
+    "check_key_hash",
+    "hash_key",
     "issue_key",
+    "opaque_user_id",
     "parse_key",
 ]
 
@@ -30,22 +41,28 @@ KEY_PREFIX = "pk_"
 _KEY_ID_BYTES = 8
 _SECRET_BYTES = 32
 _KEY_RE = re.compile(r"pk_([0-9a-f]{16})\.([0-9a-f]{64})")
+_SCHEME = "hmac-sha256"
+_USER_ID_LABEL = b"pusherd-auth presence id:"
+_USER_ID_HEX = 20
 
 
 @dataclass(frozen=True, slots=True)
 class ApiKey:
     """One stored key. ``user_id`` and ``name`` are what presence members see (§6.1).
 
-    ``user_id`` survives rotation (the new key copies it), so a rotated client keeps its identity
-    on presence channels. Times are timezone-aware UTC.
+    ``user_id`` is opaque (never the key id, which would let co-members target the key) and
+    survives rotation (the new key copies it), so a rotated client keeps its presence identity.
+    ``key_hash`` is the HMAC form; ``secret_hash`` an argon2id hash of a key not yet re-hashed.
+    Times are timezone-aware UTC.
     """
 
     key_id: str
     user_id: str
     name: str
     tier: str
-    secret_hash: str = field(repr=False)
     created_at: datetime
+    key_hash: str | None = field(default=None, repr=False)
+    secret_hash: str | None = field(default=None, repr=False)
     expires_at: datetime | None = None
     revoked_at: datetime | None = None
 
@@ -63,6 +80,10 @@ class PresentedKey:
     key_id: str
     secret: Secret
 
+    def message(self) -> bytes:
+        """What the HMAC covers: id and secret together, so neither can be swapped alone."""
+        return f"{KEY_PREFIX}{self.key_id}.{self.secret.reveal()}".encode()
+
 
 @dataclass(frozen=True, slots=True)
 class IssuedKey:
@@ -70,6 +91,15 @@ class IssuedKey:
 
     record: ApiKey
     plain: Secret
+
+
+class HashCheck(enum.Enum):
+    MATCH = "match"
+    #: Matches under a previous pepper (or is legacy argon2): store the current form.
+    MATCH_STALE = "match_stale"
+    NO_MATCH = "no_match"
+    #: No HMAC hash to check against (a legacy argon2 record).
+    ABSENT = "absent"
 
 
 def parse_key(value: str) -> PresentedKey | None:
@@ -80,10 +110,36 @@ def parse_key(value: str) -> PresentedKey | None:
     return PresentedKey(key_id=match.group(1), secret=Secret(match.group(2)))
 
 
+def hash_key(pepper: Pepper, presented: PresentedKey) -> str:
+    """``hmac-sha256$<fingerprint>$<hex>``: what is stored for a key."""
+    return f"{_SCHEME}${pepper.fingerprint}${pepper.mac(presented.message()).hex()}"
+
+
+def check_key_hash(peppers: Peppers, stored: str | None, presented: PresentedKey) -> HashCheck:
+    """Compare in constant time under the pepper the stored hash names."""
+    if stored is None:
+        return HashCheck.ABSENT
+    parts = stored.split("$")
+    if len(parts) != 3 or parts[0] != _SCHEME:
+        return HashCheck.NO_MATCH
+    pepper = peppers.by_fingerprint(parts[1])
+    if pepper is None:
+        return HashCheck.NO_MATCH
+    expected = pepper.mac(presented.message()).hex()
+    if not hmac.compare_digest(expected, parts[2]):
+        return HashCheck.NO_MATCH
+    return HashCheck.MATCH if pepper is peppers.current else HashCheck.MATCH_STALE
+
+
+def opaque_user_id(pepper: Pepper, key_id: str) -> str:
+    """A presence identity for a key that reveals nothing about its key id."""
+    return pepper.mac(_USER_ID_LABEL + key_id.encode()).hex()[:_USER_ID_HEX]
+
+
 def issue_key(
     *,
     rng: random.Random,
-    hasher: PasswordHasher,
+    peppers: Peppers,
     name: str,
     tier: str,
     now: datetime,
@@ -93,17 +149,18 @@ def issue_key(
     """A fresh key id and secret from ``rng`` (``random.SystemRandom`` outside tests).
 
     Args:
-        user_id: the presence identity; a new key gets its own key id, a rotated key the old one's.
+        user_id: the presence identity; a new key gets an opaque one, a rotated key the old one's.
     """
     key_id = rng.randbytes(_KEY_ID_BYTES).hex()
-    secret = rng.randbytes(_SECRET_BYTES).hex()
+    presented = PresentedKey(key_id=key_id, secret=Secret(rng.randbytes(_SECRET_BYTES).hex()))
     record = ApiKey(
         key_id=key_id,
-        user_id=user_id if user_id is not None else key_id,
+        user_id=user_id if user_id is not None else opaque_user_id(peppers.current, key_id),
         name=name,
         tier=tier,
-        secret_hash=hasher.hash(secret),
+        key_hash=hash_key(peppers.current, presented),
         created_at=now,
         expires_at=expires_at,
     )
-    return IssuedKey(record=record, plain=Secret(f"{KEY_PREFIX}{key_id}.{secret}"))
+    plain = f"{KEY_PREFIX}{key_id}.{presented.secret.reveal()}"
+    return IssuedKey(record=record, plain=Secret(plain))

@@ -2,17 +2,21 @@
 
 Only failed authentications spend the budget: a well-behaved client never notices the limiter.
 Each subject (an address, a key id) has a token bucket of ``max_failures`` tokens refilled over
-``window_s``; an empty bucket refuses the next attempt *before* any database lookup or argon2
-hash runs, which also bounds the hashing a wrong secret for a real key id can cost. Pure: the
-monotonic time is passed in. State is per process (a cluster multiplies the budget by its node
-count; acceptable for a guard whose job is making brute force impractical).
-"""
+``window_s``. An attempt is *admitted* (:meth:`FailureLimiter.admit`) before any database lookup
+or hash, which holds one token as a reservation, and *released* afterwards
+(:meth:`FailureLimiter.release`): a failure spends the token, a success gives it back. Admission
+and reservation are one synchronous step, so a burst of concurrent attempts can never all pass a
+check made before any of them failed (the check-then-act gap of recording failures afterwards):
+at most the remaining budget is in flight, and the rest wait for an outcome (``WAIT``) rather than
+being refused, so a busy address whose attempts succeed (an office, a proxy) is never turned
+away. Pure: the monotonic time is passed in."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 
-__all__ = ["FailureLimiter", "FailureLimits"]
+__all__ = ["Admission", "FailureLimiter", "FailureLimits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,10 +28,18 @@ class FailureLimits:
     max_subjects: int = 100_000
 
 
+class Admission(enum.Enum):
+    GRANTED = "granted"
+    #: Budget is left but held by attempts in flight: ask again once one of them settles.
+    WAIT = "wait"
+    REFUSED = "refused"
+
+
 @dataclass(slots=True)
 class _Bucket:
     tokens: float
     updated: float
+    reserved: int = 0
 
 
 class FailureLimiter:
@@ -47,14 +59,37 @@ class FailureLimiter:
             return 0.0
         return (1.0 - bucket.tokens) / self._rate
 
+    def admit(self, subject: str, *, now: float) -> Admission:
+        """Reserve a token for an attempt about to run, unless the budget is spent or held."""
+        bucket = self._refilled(subject, now)
+        if bucket is None:
+            bucket = self._new_bucket(subject, now)
+        if bucket.tokens - bucket.reserved >= 1.0:
+            bucket.reserved += 1
+            return Admission.GRANTED
+        return Admission.WAIT if bucket.tokens >= 1.0 else Admission.REFUSED
+
+    def release(self, subject: str, *, now: float, is_failure: bool) -> None:
+        """Settle an admitted attempt: a failure spends its token, a success returns it."""
+        bucket = self._refilled(subject, now)
+        if bucket is None:
+            return
+        bucket.reserved = max(0, bucket.reserved - 1)
+        if is_failure:
+            bucket.tokens = max(0.0, bucket.tokens - 1.0)
+
     def record_failure(self, subject: str, *, now: float) -> None:
         bucket = self._refilled(subject, now)
         if bucket is None:
-            if len(self._buckets) >= self._limits.max_subjects:
-                self._evict(now)
-            bucket = _Bucket(tokens=float(self._limits.max_failures), updated=now)
-            self._buckets[subject] = bucket
+            bucket = self._new_bucket(subject, now)
         bucket.tokens = max(0.0, bucket.tokens - 1.0)
+
+    def _new_bucket(self, subject: str, now: float) -> _Bucket:
+        if len(self._buckets) >= self._limits.max_subjects:
+            self._evict(now)
+        bucket = _Bucket(tokens=float(self._limits.max_failures), updated=now)
+        self._buckets[subject] = bucket
+        return bucket
 
     def __len__(self) -> int:
         return len(self._buckets)
@@ -69,14 +104,18 @@ class FailureLimiter:
         return bucket
 
     def _evict(self, now: float) -> None:
-        """Drop subjects whose bucket has refilled; if none has, the oldest half."""
+        """Drop subjects whose bucket has refilled; if none has, the oldest half.
+
+        A subject with attempts in flight is never dropped (its reservations would be lost).
+        """
         full = float(self._limits.max_failures)
         idle = [
             s
             for s, b in self._buckets.items()
-            if b.tokens + max(0.0, now - b.updated) * self._rate >= full
+            if not b.reserved and b.tokens + max(0.0, now - b.updated) * self._rate >= full
         ]
         if not idle:
-            idle = list(self._buckets)[: max(1, len(self._buckets) // 2)]
+            settled = [s for s, b in self._buckets.items() if not b.reserved]
+            idle = settled[: max(1, len(settled) // 2)]
         for subject in idle:
             del self._buckets[subject]

@@ -21,8 +21,8 @@ from starlette.routing import BaseRoute, Mount
 
 from auth.app import AuthService, build_auth_app
 from auth.channel_auth import AppCredentials
+from auth.config import load_peppers, read_policy
 from auth.config import load_settings as load_auth_settings
-from auth.config import read_policy
 from auth.grants import GrantRegistry
 from auth.keys import issue_key
 from auth.policy import Policy
@@ -33,6 +33,7 @@ from poller.record import MatchRecorder
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
+from pusherd.hooks import api_key_channel
 from pusherd.publisher import EventPublisher
 from pusherd.site import site_routes
 
@@ -50,14 +51,37 @@ SITE_DIST_DIR = Path(__file__).resolve().parents[1] / "clients" / "js-example" /
 
 
 class GrantQuota:
-    """pusherd's :class:`~pusherd.hooks.KeyQuota` answered from the auth service's grants."""
+    """pusherd's :class:`~pusherd.hooks.KeyQuota` answered from the auth service's grants.
 
-    def __init__(self, grants: GrantRegistry) -> None:
+    It also remembers the keys revoked while this node runs, for as long as a grant lives: a
+    token signed before the revocation for a socket that had not subscribed yet then meets a
+    limit of 0 (4004) instead of a channel, so no old token works after ``keys revoke``.
+    """
+
+    def __init__(self, grants: GrantRegistry, *, clock: Clock, remember_s: float) -> None:
         self._grants = grants
+        self._clock = clock
+        self._remember_s = remember_s
+        self._revoked: dict[str, float] = {}  # key id → monotonic deadline, oldest first
+
+    def revoked(self, key_id: str) -> None:
+        now = self._clock.monotonic()
+        while self._revoked:
+            oldest = next(iter(self._revoked))
+            if self._revoked[oldest] > now:
+                break
+            del self._revoked[oldest]
+        self._revoked.pop(key_id, None)
+        self._revoked[key_id] = now + self._remember_s
 
     async def key_limit(self, socket_id: str) -> tuple[str, int] | None:
         grant = await self._grants.lookup(socket_id)
-        return None if grant is None else (grant.key_id, grant.max_connections)
+        if grant is None:
+            return None
+        deadline = self._revoked.get(grant.key_id)
+        if deadline is not None and deadline > self._clock.monotonic():
+            return grant.key_id, 0
+        return grant.key_id, grant.max_connections
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +118,7 @@ def auth_extension(
         secret=app.secret,
         encryption_master_key_base64=auth_settings.encryption_master_key_base64,
     )
+    peppers = load_peppers(auth_settings, rng=rng)
     store = resources.enter_context(open_sql_key_store(auth_settings.database_url))
     policy = read_policy(auth_settings.policy_file)
     demo_key = None
@@ -103,7 +128,7 @@ def auth_extension(
         now = datetime.fromtimestamp(clock.time(), UTC)
         issued = issue_key(
             rng=rng,
-            hasher=PasswordHasher(),
+            peppers=peppers,
             name="Demo viewer",
             tier=top_tier,
             now=now,
@@ -120,17 +145,25 @@ def auth_extension(
         policy=policy,
         credentials=credentials,
         clock=clock,
+        peppers=peppers,
         hasher=PasswordHasher(),
         rng=rng,
         redis=redis,
         options=auth_settings.options,
     )
     service: AuthService = auth_app.state.auth_service
+    quota = GrantQuota(service.grants, clock=clock, remember_s=auth_settings.options.grant_ttl_s)
 
     @contextlib.asynccontextmanager
     async def running(publisher: EventPublisher) -> AsyncIterator[None]:
+        def on_revoked(key_id: str) -> None:
+            # Issue 10 item 7: every node hears the announcement and closes (4009) the
+            # sockets the key authorised here; old tokens then meet a limit of 0.
+            quota.revoked(key_id)
+            publisher.terminate_channel(app, api_key_channel(key_id))
+
         try:
-            async with service.running():
+            async with service.running(on_revoked=on_revoked):
                 yield
         finally:
             if redis is not None:
@@ -139,7 +172,7 @@ def auth_extension(
     return AuthExtension(
         mount=Mount("/", app=auth_app),
         companion=running,
-        key_quota=GrantQuota(service.grants),
+        key_quota=quota,
         database_url=auth_settings.database_url,
         demo_key=demo_key,
         verifier=service.verifier,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-__all__ = ["KeyQuota", "WebhookSink"]
+__all__ = ["KeyQuota", "WebhookSink", "api_key_channel"]
 
 
 class WebhookSink(Protocol):
@@ -22,6 +22,12 @@ class WebhookSink(Protocol):
     def subscription_count(self, app_id: str, channel: str, count: int) -> None: ...
 
 
+def api_key_channel(key_id: str) -> str:
+    """The internal channel every socket an API key authorised joins: its count is the key's
+    connection count on all nodes, and closing its sockets ends the key's access."""
+    return f"#api-key-{key_id}"
+
+
 class KeyQuota(Protocol):
     """Which API key authorised a socket, and how many sockets that key may hold (issue 5).
 
@@ -30,5 +36,8 @@ class KeyQuota(Protocol):
     """
 
     async def key_limit(self, socket_id: str) -> tuple[str, int] | None:
-        """``(key id, max concurrent connections)``, or ``None`` when no key is known."""
+        """``(key id, max concurrent connections)``, or ``None`` when no key is known.
+
+        A revoked key answers a limit of 0, so an old auth token cannot subscribe again.
+        """
         ...

@@ -45,3 +45,7 @@ class EventPublisher:
                 self._webhooks.cache_filled(app.app_id, channel)
             return
         self._adapter.publish(app.app_id, channel, frame, except_socket_id, local_only=local_only)
+
+    def terminate_channel(self, app: AppConfig, channel: str) -> None:
+        """Close every socket on the internal ``channel`` (all nodes): a revoked key's sockets."""
+        self._adapter.terminate_channel(app.app_id, channel)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from argon2 import PasswordHasher
 from starlette.applications import Starlette
 
+from auth.config import load_peppers, load_settings
 from auth.keys import issue_key
 from auth.sql import open_sql_key_store
 from pusherd.app import build_app
@@ -54,10 +54,13 @@ MATCH = "sports.football.leagues.premier-league.matches.7"
 
 def create_key(database_url: str, *, tier: str, name: str) -> str:
     """A key made as ``python -m auth keys create`` makes one; returns the plain key."""
+    rng = random.SystemRandom()
+    # The pepper the embedded server uses: the same file beside the SQLite database.
+    peppers = load_peppers(load_settings({"DATABASE_URL": database_url}), rng=rng)
     with open_sql_key_store(database_url) as store:
         key = issue_key(
-            rng=random.SystemRandom(),
-            hasher=PasswordHasher(),
+            rng=rng,
+            peppers=peppers,
             name=name,
             tier=tier,
             now=datetime.now(UTC),
@@ -67,10 +70,21 @@ def create_key(database_url: str, *, tier: str, name: str) -> str:
 
 
 @contextlib.contextmanager
-def embedded_auth_server(directory: Path, database_url: str) -> Iterator[RunningServer]:
+def embedded_auth_server(
+    directory: Path,
+    database_url: str,
+    *,
+    environ: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+) -> Iterator[RunningServer]:
+    """``environ`` adds auth variables (e.g. ``REDIS_URL``); ``settings`` replaces the server's."""
     policy_file = directory / "policy.toml"
     policy_file.write_text(POLICY)
-    environ = {"DATABASE_URL": database_url, "AUTH_POLICY_FILE": str(policy_file)}
+    environ = {
+        "DATABASE_URL": database_url,
+        "AUTH_POLICY_FILE": str(policy_file),
+        **(environ or {}),
+    }
     with contextlib.ExitStack() as resources:
 
         def embedded_app(settings: Settings) -> Starlette:
@@ -86,7 +100,7 @@ def embedded_auth_server(directory: Path, database_url: str) -> Iterator[Running
                 key_quota=auth.key_quota,
             )
 
-        running = RunningServer(make_settings(), app_factory=embedded_app).start()
+        running = RunningServer(settings or make_settings(), app_factory=embedded_app).start()
         try:
             yield running
         finally:

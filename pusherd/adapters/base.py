@@ -159,3 +159,10 @@ class Adapter(Protocol):
     def terminate_user(self, app_id: str, user_id: str) -> None:
         """Close every socket signed in as ``user_id``, on every node."""
         ...
+
+    def terminate_channel(self, app_id: str, channel: str) -> None:
+        """Close (4009) every socket subscribed to the internal ``channel``, on every node.
+
+        E.g. the sockets an API key authorised, when the key is revoked (issue 10 item 7).
+        """
+        ...

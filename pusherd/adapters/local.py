@@ -145,7 +145,10 @@ class LocalAdapter:
         return cached
 
     def terminate_user(self, app_id: str, user_id: str) -> None:
-        sockets = self._index.subscribers(app_id, user_channel(user_id))
+        self.terminate_channel(app_id, user_channel(user_id))
+
+    def terminate_channel(self, app_id: str, channel: str) -> None:
+        sockets = self._index.subscribers(app_id, channel)
         for subscriber in tuple(sockets.values()) if sockets else ():
             subscriber.terminate()
 

@@ -199,12 +199,17 @@ class RedisAdapter:
             self._write(("set", key, payload, max(1, int(ttl_s * 1000))))
 
     def terminate_user(self, app_id: str, user_id: str) -> None:
-        self._terminate_local(app_id, user_id)
+        self._terminate_local(app_id, user_channel(user_id))
         message = orjson.dumps({"op": "terminate", "app": app_id, "user": user_id})
         self._write(("publish", f"{self._prefix}control".encode(), message, 0))
 
-    def _terminate_local(self, app_id: str, user_id: str) -> None:
-        sockets = self._index.subscribers(app_id, user_channel(user_id))
+    def terminate_channel(self, app_id: str, channel: str) -> None:
+        self._terminate_local(app_id, channel)
+        message = orjson.dumps({"op": "terminate_channel", "app": app_id, "channel": channel})
+        self._write(("publish", f"{self._prefix}control".encode(), message, 0))
+
+    def _terminate_local(self, app_id: str, channel: str) -> None:
+        sockets = self._index.subscribers(app_id, channel)
         for subscriber in tuple(sockets.values()) if sockets else ():
             subscriber.terminate()
 
@@ -452,7 +457,11 @@ class RedisAdapter:
         if isinstance(command, dict) and command.get("op") == "terminate":
             app_id, user_id = command.get("app"), command.get("user")
             if isinstance(app_id, str) and isinstance(user_id, str):
-                self._terminate_local(app_id, user_id)
+                self._terminate_local(app_id, user_channel(user_id))
+        if isinstance(command, dict) and command.get("op") == "terminate_channel":
+            app_id, channel = command.get("app"), command.get("channel")
+            if isinstance(app_id, str) and isinstance(channel, str) and channel.startswith("#"):
+                self._terminate_local(app_id, channel)
 
     async def _drain_outbox(self) -> None:
         while True:

@@ -21,7 +21,7 @@ from pusherd.adapters.base import (
 )
 from pusherd.clock import Clock
 from pusherd.config import AppConfig
-from pusherd.hooks import KeyQuota, WebhookSink
+from pusherd.hooks import KeyQuota, WebhookSink, api_key_channel
 from pusherd.protocol.channels import SERVER_TO_USER_PREFIX, ChannelKind, classify_channel
 from pusherd.protocol.errors import (
     ClientError,
@@ -177,7 +177,7 @@ class ChannelActions:
         if limit is None:
             return True
         key_id, max_connections = limit
-        channel = f"#api-key-{key_id}"
+        channel = api_key_channel(key_id)
         if channel in session.channels:
             return True
         stats = await self.adapter.channel_stats(app.app_id, channel)

@@ -21,10 +21,14 @@ from redis.asyncio import Redis
 from sqlalchemy.engine import Engine
 
 from auth import migrate
+from auth.pepper import Peppers
 from auth.sql import create_engine_for_url
 
 POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+#: A test pepper; tests that search logs for secrets search for this too.
+TEST_PEPPER = "test-pepper-" + "7" * 40
+PEPPERS = Peppers.from_texts(TEST_PEPPER)
 
 
 @dataclass

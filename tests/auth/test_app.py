@@ -26,7 +26,7 @@ from auth.revocation import RevocationListener, publish_revocation
 from auth.store import MemoryKeyStore
 from pusherd.protocol.secret import Secret
 from pusherd.protocol.signatures import channel_string_to_sign, verify_token
-from tests.auth.conftest import REDIS_URL, CountingHasher, FakeClock
+from tests.auth.conftest import PEPPERS, REDIS_URL, CountingHasher, FakeClock
 
 APP_KEY = "app-key"
 APP_SECRET = "app-secret-value"
@@ -45,7 +45,7 @@ def _setup(
     rng = random.Random(5)
     issued = issue_key(
         rng=rng,
-        hasher=hasher,
+        peppers=PEPPERS,
         name="Pro",
         tier="pro",
         now=datetime.fromtimestamp(clock.time(), UTC),
@@ -56,6 +56,7 @@ def _setup(
         policy=default_policy(),
         credentials=AppCredentials(key=APP_KEY, secret=Secret(APP_SECRET)),
         clock=clock,
+        peppers=PEPPERS,
         hasher=hasher,
         rng=rng,
         redis=redis,

@@ -3,25 +3,31 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from auth.cache import VerificationCache
-from auth.keys import ApiKey
+from auth.keys import ApiKey, PresentedKey
 from pusherd.protocol.secret import Secret
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 
 
 def _record(key_id: str) -> ApiKey:
-    return ApiKey(
-        key_id=key_id, user_id=key_id, name="n", tier="pro", secret_hash="h", created_at=NOW
-    )
+    return ApiKey(key_id=key_id, user_id=key_id, name="n", tier="pro", key_hash="h", created_at=NOW)
 
 
 def test_digest_is_keyed_and_never_the_plain_key() -> None:
-    plain = Secret("pk_0123456789abcdef." + "f" * 64)
+    plain = PresentedKey(key_id="0123456789abcdef", secret=Secret("f" * 64))
     one = VerificationCache(digest_key=b"1" * 32)
     two = VerificationCache(digest_key=b"2" * 32)
     assert one.digest(plain) == one.digest(plain)
     assert one.digest(plain) != two.digest(plain)
-    assert plain.reveal().encode() not in one.digest(plain)
+    assert plain.message() not in one.digest(plain)
+
+
+def test_digest_binds_the_key_id_and_the_secret() -> None:
+    """Issue 10 item 11: the same secret under another key id is another cache entry."""
+    cache = VerificationCache(digest_key=b"1" * 32)
+    real = PresentedKey(key_id="0123456789abcdef", secret=Secret("f" * 64))
+    forged = PresentedKey(key_id="0" * 16, secret=Secret("f" * 64))
+    assert cache.digest(real) != cache.digest(forged)
 
 
 def test_an_entry_lives_exactly_ttl_seconds() -> None:

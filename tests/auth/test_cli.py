@@ -14,7 +14,7 @@ from auth.cli import CommandError, create_key, list_keys, revoke_key, rotate_key
 from auth.keys import parse_key
 from auth.sql import SqlKeyStore
 from auth.tiers import default_tiers
-from tests.auth.conftest import CountingHasher, FakeClock
+from tests.auth.conftest import PEPPERS, CountingHasher, FakeClock
 
 
 @pytest.fixture
@@ -25,6 +25,7 @@ def store(migrated_engine: Engine) -> Iterator[SqlKeyStore]:
 def _create(
     store: SqlKeyStore, hasher: CountingHasher, clock: FakeClock, out: io.StringIO, **kw: Any
 ) -> str:
+    del hasher  # keys are HMAC-hashed under the pepper; argon2 is only for legacy keys
     args: dict[str, Any] = {
         "name": "Ada",
         "tier": "pro",
@@ -35,7 +36,7 @@ def _create(
     create_key(
         store=store,
         tiers=default_tiers(),
-        hasher=hasher,
+        peppers=PEPPERS,
         rng=random.Random(3),
         clock=clock,
         out=out,
@@ -53,12 +54,13 @@ def test_create_shows_the_key_once_and_stores_only_its_hash(
     assert presented is not None
     record = store.get(presented.key_id)
     assert record is not None
-    assert record.secret_hash.startswith("$argon2id$")
-    assert presented.secret.reveal() not in record.secret_hash
+    assert record.key_hash is not None and record.key_hash.startswith("hmac-sha256$")
+    assert record.secret_hash is None
+    assert presented.secret.reveal() not in record.key_hash
     listing = io.StringIO()
     list_keys(store=store, clock=clock, out=listing)
     assert presented.secret.reveal() not in listing.getvalue()
-    assert record.secret_hash not in listing.getvalue()
+    assert record.key_hash not in listing.getvalue()
     assert f"{record.key_id}" in listing.getvalue() and "active" in listing.getvalue()
 
 
@@ -113,7 +115,7 @@ def test_rotate_keeps_the_identity_and_ends_the_old_key(
     out = io.StringIO()
     new_record = rotate_key(
         store=store,
-        hasher=hasher,
+        peppers=PEPPERS,
         rng=random.Random(8),
         clock=clock,
         key_id=old.key_id,
@@ -131,7 +133,7 @@ def test_rotate_keeps_the_identity_and_ends_the_old_key(
     with pytest.raises(CommandError, match="revoked"):
         rotate_key(
             store=store,
-            hasher=hasher,
+            peppers=PEPPERS,
             rng=random.Random(9),
             clock=clock,
             key_id=old.key_id,
@@ -148,7 +150,7 @@ def test_rotate_with_grace_lets_the_old_key_expire_later(
     assert old is not None
     rotate_key(
         store=store,
-        hasher=hasher,
+        peppers=PEPPERS,
         rng=random.Random(8),
         clock=clock,
         key_id=old.key_id,

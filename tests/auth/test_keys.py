@@ -3,46 +3,84 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from argon2 import PasswordHasher
-
-from auth.keys import KEY_PREFIX, ApiKey, issue_key, parse_key
+from auth.keys import (
+    KEY_PREFIX,
+    ApiKey,
+    HashCheck,
+    check_key_hash,
+    hash_key,
+    issue_key,
+    opaque_user_id,
+    parse_key,
+)
+from auth.pepper import Peppers
+from tests.auth.conftest import PEPPERS, TEST_PEPPER
 
 NOW = datetime(2027, 1, 1, tzinfo=UTC)
 
 
-def test_issued_key_is_shown_once_and_only_its_argon2id_hash_is_kept(
-    hasher: PasswordHasher,
-) -> None:
-    issued = issue_key(rng=random.Random(1), hasher=hasher, name="Ada", tier="pro", now=NOW)
+def test_issued_key_is_shown_once_and_only_its_peppered_hmac_is_kept() -> None:
+    issued = issue_key(rng=random.Random(1), peppers=PEPPERS, name="Ada", tier="pro", now=NOW)
     plain = issued.plain.reveal()
     assert plain.startswith(KEY_PREFIX)
-    assert issued.record.secret_hash.startswith("$argon2id$")
+    key_hash = issued.record.key_hash
+    assert key_hash is not None
+    scheme, fingerprint, digest = key_hash.split("$")
+    assert (scheme, fingerprint, len(digest)) == ("hmac-sha256", PEPPERS.current.fingerprint, 64)
     secret_part = plain.split(".", 1)[1]
-    assert secret_part not in issued.record.secret_hash
-    assert hasher.verify(issued.record.secret_hash, secret_part)
+    assert secret_part not in key_hash and TEST_PEPPER not in key_hash
+    assert issued.record.secret_hash is None
+    presented = parse_key(plain)
+    assert presented is not None
+    assert check_key_hash(PEPPERS, key_hash, presented) is HashCheck.MATCH
     assert secret_part not in repr(issued)
-    assert issued.record.secret_hash not in repr(issued.record)
+    assert key_hash not in repr(issued.record)
 
 
-def test_key_id_is_the_lookup_handle_and_the_default_user_id(hasher: PasswordHasher) -> None:
-    issued = issue_key(rng=random.Random(1), hasher=hasher, name="Ada", tier="pro", now=NOW)
+def test_the_hash_binds_the_key_id_and_the_pepper() -> None:
+    issued = issue_key(rng=random.Random(1), peppers=PEPPERS, name="Ada", tier="pro", now=NOW)
     presented = parse_key(issued.plain.reveal())
     assert presented is not None
-    assert presented.key_id == issued.record.key_id == issued.record.user_id
+    other_id = parse_key(f"pk_{'0' * 16}.{presented.secret.reveal()}")
+    assert other_id is not None
+    assert check_key_hash(PEPPERS, issued.record.key_hash, other_id) is HashCheck.NO_MATCH
+    other_pepper = Peppers.from_texts("another-pepper-" + "x" * 40)
+    assert check_key_hash(other_pepper, issued.record.key_hash, presented) is HashCheck.NO_MATCH
+    assert check_key_hash(PEPPERS, None, presented) is HashCheck.ABSENT
+    assert check_key_hash(PEPPERS, "$argon2id$v=19$...", presented) is HashCheck.NO_MATCH
 
 
-def test_a_rotated_key_can_keep_the_user_id(hasher: PasswordHasher) -> None:
+def test_a_previous_pepper_still_verifies_and_asks_for_a_rehash() -> None:
+    old = Peppers.from_texts("old-pepper-" + "o" * 40)
+    issued = issue_key(rng=random.Random(1), peppers=old, name="Ada", tier="pro", now=NOW)
+    presented = parse_key(issued.plain.reveal())
+    assert presented is not None
+    rotated = Peppers(current=PEPPERS.current, previous=(old.current,))
+    assert check_key_hash(rotated, issued.record.key_hash, presented) is HashCheck.MATCH_STALE
+    assert hash_key(rotated.current, presented) != issued.record.key_hash
+
+
+def test_the_presence_identity_is_opaque_not_the_key_id() -> None:
+    issued = issue_key(rng=random.Random(1), peppers=PEPPERS, name="Ada", tier="pro", now=NOW)
+    presented = parse_key(issued.plain.reveal())
+    assert presented is not None
+    assert presented.key_id == issued.record.key_id
+    assert issued.record.user_id == opaque_user_id(PEPPERS.current, issued.record.key_id)
+    assert issued.record.key_id not in issued.record.user_id
+
+
+def test_a_rotated_key_can_keep_the_user_id() -> None:
     issued = issue_key(
-        rng=random.Random(1), hasher=hasher, name="Ada", tier="pro", now=NOW, user_id="u-7"
+        rng=random.Random(1), peppers=PEPPERS, name="Ada", tier="pro", now=NOW, user_id="u-7"
     )
     assert issued.record.user_id == "u-7"
     assert issued.record.key_id != "u-7"
 
 
-def test_keys_differ_with_the_randomness(hasher: PasswordHasher) -> None:
+def test_keys_differ_with_the_randomness() -> None:
     rng = random.Random(1)
-    first = issue_key(rng=rng, hasher=hasher, name="a", tier="free", now=NOW)
-    second = issue_key(rng=rng, hasher=hasher, name="a", tier="free", now=NOW)
+    first = issue_key(rng=rng, peppers=PEPPERS, name="a", tier="free", now=NOW)
+    second = issue_key(rng=rng, peppers=PEPPERS, name="a", tier="free", now=NOW)
     assert first.plain.reveal() != second.plain.reveal()
     assert first.record.key_id != second.record.key_id
 
@@ -70,7 +108,7 @@ def test_usable_until_revoked_or_expired() -> None:
         user_id="k",
         name="n",
         tier="pro",
-        secret_hash="h",
+        key_hash="h",
         created_at=NOW,
         expires_at=NOW + timedelta(days=1),
     )
@@ -81,7 +119,7 @@ def test_usable_until_revoked_or_expired() -> None:
         user_id="k",
         name="n",
         tier="pro",
-        secret_hash="h",
+        key_hash="h",
         created_at=NOW,
         revoked_at=NOW + timedelta(hours=1),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import stat
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,10 +13,11 @@ import pytest
 import redis as sync_redis
 
 from auth.__main__ import parse_args, run
-from auth.keys import parse_key
+from auth.keys import HashCheck, check_key_hash, parse_key
+from auth.pepper import Peppers
 from auth.revocation import revocation_channel
 from auth.sql import SqlKeyStore, create_engine_for_url
-from tests.auth.conftest import REDIS_URL
+from tests.auth.conftest import REDIS_URL, TEST_PEPPER
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -31,14 +33,14 @@ def test_db_upgrade_and_downgrade(database_url: str) -> None:
     assert run(["db", "current"], env, out) == 0
     assert run(["db", "downgrade"], env, out) == 0
     assert out.getvalue().splitlines() == [
-        "database at revision 0001",
-        "database at revision 0001",
+        "database at revision 0002",
+        "database at revision 0002",
         "database at revision base",
     ]
 
 
 def test_keys_create_migrates_first_and_list_never_shows_secrets(database_url: str) -> None:
-    env = {"DATABASE_URL": database_url}
+    env = {"DATABASE_URL": database_url, "AUTH_PEPPER": TEST_PEPPER}
     created = io.StringIO()
     assert (
         run(
@@ -63,6 +65,42 @@ def test_keys_create_migrates_first_and_list_never_shows_secrets(database_url: s
     finally:
         engine.dispose()
     assert record is not None and record.revoked_at is not None
+
+
+def test_postgres_without_a_pepper_is_a_configuration_error(
+    postgres_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {"DATABASE_URL": postgres_url}
+    assert run(["keys", "create", "--name", "A", "--tier", "free"], env, io.StringIO()) == 1
+    assert "AUTH_PEPPER" in capsys.readouterr().err
+    short = {"DATABASE_URL": postgres_url, "AUTH_PEPPER": "too-short-a-pepper"}
+    assert run(["keys", "create", "--name", "A", "--tier", "free"], short, io.StringIO()) == 1
+    err = capsys.readouterr().err
+    assert "AUTH_PEPPER" in err and "too-short-a-pepper" not in err
+
+
+def test_the_sqlite_default_pepper_is_created_once_beside_the_database(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": sqlite_url}
+    for _ in range(2):
+        created = io.StringIO()
+        assert run(["keys", "create", "--name", "A", "--tier", "free"], env, created) == 0
+    pepper_file = tmp_path / "auth.sqlite3.pepper"
+    assert stat.S_IMODE(pepper_file.stat().st_mode) == 0o600
+    pepper = pepper_file.read_text().strip()
+    assert len(pepper) == 64
+    assert pepper not in created.getvalue()
+    peppers = Peppers.from_texts(pepper)
+    presented = parse_key(created.getvalue().strip().splitlines()[-1])
+    assert presented is not None
+    engine = create_engine_for_url(sqlite_url)
+    try:
+        record = SqlKeyStore(engine=engine).get(presented.key_id)
+    finally:
+        engine.dispose()
+    assert record is not None
+    assert check_key_hash(peppers, record.key_hash, presented) is HashCheck.MATCH
 
 
 def test_revoke_announces_through_redis_when_configured(sqlite_url: str, redis_prefix: str) -> None:

@@ -13,15 +13,19 @@ AUTH_DIR = Path(auth.__file__).parent
 
 def test_public_surface_is_pinned() -> None:
     assert sorted(auth.__all__) == [
+        "ApiKey",
         "AppCredentials",
+        "AuthError",
         "AuthOptions",
         "AuthService",
         "AuthSettings",
         "Clock",
         "GrantRegistry",
         "KeyStore",
+        "KeyVerifier",
         "MemoryGrants",
         "MemoryKeyStore",
+        "Peppers",
         "Policy",
         "RedisGrants",
         "Secret",
@@ -31,6 +35,7 @@ def test_public_surface_is_pinned() -> None:
         "build_auth_app",
         "create_engine_for_url",
         "default_policy",
+        "load_peppers",
         "load_policy",
         "load_settings",
         "open_sql_key_store",

@@ -22,7 +22,7 @@ def _key(tier: str) -> ApiKey:
         user_id="u42",
         name="Ada",
         tier=tier,
-        secret_hash="h",
+        key_hash="h",
         created_at=NOW,
     )
 

@@ -20,9 +20,7 @@ TIMEOUT_S = 5.0
 
 
 def _record(key_id: str) -> ApiKey:
-    return ApiKey(
-        key_id=key_id, user_id=key_id, name="n", tier="pro", secret_hash="h", created_at=NOW
-    )
+    return ApiKey(key_id=key_id, user_id=key_id, name="n", tier="pro", key_hash="h", created_at=NOW)
 
 
 @pytest.fixture

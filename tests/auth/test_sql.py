@@ -35,12 +35,13 @@ def test_the_table_matches_the_migrations(migrated_engine: Engine) -> None:
 def test_the_lookup_is_by_primary_key_and_user_id_is_indexed(migrated_engine: Engine) -> None:
     inspector = sa.inspect(migrated_engine)
     assert inspector.get_pk_constraint("api_keys")["constrained_columns"] == ["key_id"]
-    assert [ix["column_names"] for ix in inspector.get_indexes("api_keys")] == [["user_id"]]
+    indexed = sorted(ix["column_names"] for ix in inspector.get_indexes("api_keys"))
+    assert indexed == [["revoked_at"], ["user_id"]]
 
 
 def test_database_failures_become_key_store_errors(sqlite_engine: Engine) -> None:
     store = SqlKeyStore(engine=sqlite_engine)  # never migrated: no table
-    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", secret_hash="h", created_at=NOW)
+    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", key_hash="h", created_at=NOW)
     with pytest.raises(KeyStoreError):
         store.get("a")
     with pytest.raises(KeyStoreError):
@@ -50,7 +51,7 @@ def test_database_failures_become_key_store_errors(sqlite_engine: Engine) -> Non
 
 
 def test_open_sql_key_store_migrates_and_disposes(sqlite_url: str) -> None:
-    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", secret_hash="h", created_at=NOW)
+    record = ApiKey(key_id="a", user_id="a", name="n", tier="pro", key_hash="h", created_at=NOW)
     with open_sql_key_store(sqlite_url) as store:
         store.put(record)
     with open_sql_key_store(sqlite_url, is_migrated=False) as store:

@@ -63,3 +63,31 @@ def test_list_is_oldest_first(store: KeyStore) -> None:
     store.put(_record("a1", created_at=NOW + timedelta(seconds=2)))
     store.put(_record("c3", created_at=NOW))
     assert [record.key_id for record in store.list_all()] == ["c3", "b2", "a1"]
+
+
+def test_get_many_round_trips_every_field_and_skips_unknown_ids(store: KeyStore) -> None:
+    first = dataclasses.replace(
+        _record("a1"), expires_at=NOW + timedelta(days=30), revoked_at=NOW + timedelta(hours=1)
+    )
+    second = dataclasses.replace(_record("b2"), key_hash="hmac-sha256$0$1", secret_hash=None)
+    store.put(first)
+    store.put(second)
+    found = store.get_many(["a1", "b2", "0000000000000000"])
+    assert found == {"a1": first, "b2": second}
+    assert all(record.created_at.tzinfo is not None for record in found.values())
+    assert store.get_many([]) == {}
+
+
+def test_rehash_replaces_the_hash_and_keeps_everything_else(store: KeyStore) -> None:
+    legacy = dataclasses.replace(_record("a1"), user_id="a1", revoked_at=NOW)
+    store.put(legacy)
+    store.rehash("a1", "hmac-sha256$f$00", "opaque-id")
+    assert store.get("a1") == dataclasses.replace(
+        legacy, key_hash="hmac-sha256$f$00", secret_hash=None, user_id="opaque-id"
+    )
+    named = _record("b2")  # a chosen presence id (user-b2) is never replaced
+    store.put(named)
+    store.rehash("b2", "hmac-sha256$f$01", "opaque-id-2")
+    fetched = store.get("b2")
+    assert fetched is not None and fetched.user_id == "user-b2"
+    store.rehash("0000000000000000", "x", "y")  # unknown: nothing happens

@@ -30,6 +30,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
+from auth.pepper import Peppers
+
 PATH = "/api/v1/sports/football/matches/live"
 NOW = 1_791_036_000.0  # 2026-10-03 14:00 UTC
 
@@ -61,18 +63,21 @@ def _live_matches() -> list[dict[str, object]]:
 
 def bench_key() -> str:
     """The one key both processes know: issued from a seeded generator."""
-    from argon2 import PasswordHasher
-
     from auth.keys import issue_key
 
     issued = issue_key(
         rng=random.Random(1),
-        hasher=PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+        peppers=_peppers(),
         name="bench",
         tier="enterprise",
         now=datetime.fromtimestamp(NOW, UTC),
     )
     return issued.plain.reveal()
+
+
+def _peppers() -> Peppers:
+    """The bench's fixed pepper: both processes must hash the one key alike."""
+    return Peppers.from_texts("bench-pepper")
 
 
 def build(mode: str) -> Starlette:
@@ -112,7 +117,7 @@ def _full_app() -> Starlette:
     store.put(
         issue_key(
             rng=random.Random(1),
-            hasher=hasher,
+            peppers=_peppers(),
             name="bench",
             tier="enterprise",
             now=datetime.fromtimestamp(NOW, UTC),
@@ -132,6 +137,7 @@ def _full_app() -> Starlette:
         policy=policy,
         credentials=AppCredentials(key="k", secret=Secret("s")),
         clock=clock,
+        peppers=_peppers(),
         hasher=hasher,
         rng=random.Random(2),
     )

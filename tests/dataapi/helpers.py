@@ -15,6 +15,7 @@ from starlette.routing import Mount
 from auth.app import build_auth_app
 from auth.channel_auth import AppCredentials
 from auth.keys import issue_key
+from auth.pepper import Peppers
 from auth.policy import Policy, default_policy
 from auth.store import MemoryKeyStore
 from dataapi.app import build_data_api
@@ -92,6 +93,7 @@ class Harness:
     clock: FakeClock
     rng: random.Random
     hasher: PasswordHasher
+    peppers: Peppers
 
     @classmethod
     def build(
@@ -109,7 +111,9 @@ class Harness:
         store = MemoryKeyStore()
         rng = random.Random(11)
         hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        peppers = Peppers.from_texts("data-api-test-pepper")
         auth_app = build_auth_app(
+            peppers=peppers,
             store=store,
             policy=policy,
             credentials=AppCredentials(key="app-key", secret=Secret("app-secret")),
@@ -131,7 +135,7 @@ class Harness:
             usage=usage,
         )
         app = Starlette(routes=[Mount("/api/v1", app=data_api)])
-        harness = cls(app, store, {}, clock, rng, hasher)
+        harness = cls(app, store, {}, clock, rng, hasher, peppers)
         for tier in policy.tiers.names:
             harness.keys[tier] = harness.issue(tier)
         return harness
@@ -140,7 +144,7 @@ class Harness:
         now = datetime.fromtimestamp(self.clock.time(), UTC)
         issued = issue_key(
             rng=self.rng,
-            hasher=self.hasher,
+            peppers=self.peppers,
             name=f"{tier} key",
             tier=tier,
             now=now,

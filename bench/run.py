@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from bench import scenarios, servers
+from bench import api_scenarios, scenarios, servers
 from bench.scenarios import Config
 
 RESULTS = servers.BENCH_DIR / "results"
@@ -158,6 +158,55 @@ def build_scenarios(quick: bool, memory_conns: int, pairs: int) -> list[Scenario
                 Metric("server_errors", "error frames received", "lower"),
                 *_CPU,
             ),
+        ),
+        *api_scenarios_for(quick),
+    ]
+
+
+def api_scenarios_for(quick: bool) -> list[Scenario]:
+    """Issue 12's paths: set-up, reconnect storm, HTTP trigger and batch_events."""
+    conns = 1000 if quick else 10_000
+    trig = (
+        Metric("requests_per_s", "requests/s", "higher", True),
+        Metric("events_per_s", "events/s", "higher"),
+        Metric("requests_per_server_cpu_s", "requests per server CPU-second", "higher"),
+        Metric("latency_p50_ms", "delivery latency p50 (ms)", "lower", True),
+        Metric("latency_p99_ms", "delivery latency p99 (ms)", "lower"),
+        Metric("lost_deliveries", "lost deliveries", "lower"),
+        *_CPU,
+    )
+    return [
+        Scenario(
+            f"connect-{conns}",
+            f"Connect + subscribe, {conns:,} connections (200 handshakes in flight)",
+            conns,
+            api_scenarios.connect_subscribe,
+            (
+                Metric("connect_subscribe_per_s", "connect + subscribe/s", "higher", True),
+                Metric("server_cpu_us_per_conn", "server CPU µs per connection", "lower"),
+                *_CPU,
+            ),
+        ),
+        Scenario(
+            f"storm-{conns}",
+            f"Reconnect storm, {conns:,} clients dropped at once, pusher-js retry after 1 s",
+            conns,
+            api_scenarios.reconnect_storm,
+            (
+                Metric("storm_s", "seconds until all resubscribed", "lower", True),
+                Metric("server_cpu_s", "server CPU seconds", "lower"),
+                *_CPU,
+            ),
+        ),
+        Scenario(
+            "trigger-1000",
+            "HTTP trigger, one event per request, 1,000 channels",
+            1,
+            api_scenarios.trigger,
+            trig,
+        ),
+        Scenario(
+            "batch-10", "HTTP batch_events of 10, 1,000 channels", 10, api_scenarios.batch, trig
         ),
     ]
 

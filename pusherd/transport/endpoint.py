@@ -17,6 +17,7 @@ from pusherd.clock import Clock, IdFactory
 from pusherd.config import AppConfig, Settings
 from pusherd.hooks import KeyQuota, WebhookSink
 from pusherd.transport.actions import ChannelActions
+from pusherd.transport.handshake import HttpDate
 
 __all__ = ["LiveConnection", "WebSocketEndpoint"]
 
@@ -58,6 +59,7 @@ class WebSocketEndpoint:
         self.slow_consumers_dropped = 0
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._http_date = HttpDate()
 
     async def start(self) -> None:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
@@ -70,6 +72,10 @@ class WebSocketEndpoint:
             self._sweeper = None
         if self._background:
             await asyncio.wait(set(self._background), timeout=self.settings.shutdown_grace_s)
+
+    def http_date(self) -> bytes:
+        """The ``Date`` header of an upgrade response (wall clock, formatted once a second)."""
+        return self._http_date.at(self.clock.time())
 
     def new_socket_id(self) -> str:
         """A socket id no live connection of this node holds (§1.3, checklist 3)."""

@@ -40,6 +40,7 @@ from pusherd.protocol.wsframes import (
     text_frame,
 )
 from pusherd.transport.endpoint import WebSocketEndpoint
+from pusherd.transport.handshake import accept_response, parse_plain_upgrade
 
 __all__ = ["ENDPOINT_STATE_KEY", "PusherWebSocketProtocol"]
 
@@ -96,6 +97,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         "_backlog_bytes",
         "_close_timer",
         "_handshake",
+        "_is_upgrading",
         "_pending",
         "_reader",
         "_server_state",
@@ -120,9 +122,9 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.endpoint: WebSocketEndpoint = app_state[ENDPOINT_STATE_KEY]
         self._server_state = server_state
         self.transport: asyncio.Transport | None = None
-        self._handshake: ServerProtocol | None = ServerProtocol(
-            max_size=self.endpoint.settings.max_ws_frame_bytes
-        )
+        # Built only for a request the plain-upgrade parser leaves to websockets.
+        self._handshake: ServerProtocol | None = None
+        self._is_upgrading = True
         self._reader: FrameReader | None = None
         self.session: Session | None = None
         self.app: AppConfig | None = None
@@ -147,7 +149,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         try:
             reader = self._reader
             if reader is None:
-                if self._handshake is not None:
+                if self._is_upgrading:
                     self._on_handshake_data(data)
                 return
             self.last_seen = self.endpoint.clock.monotonic()
@@ -187,6 +189,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.is_closing = True
         self._reader = None
         self._handshake = None
+        self._is_upgrading = False
         app, session = self.app, self.session
         if app is None or session is None:
             return
@@ -263,9 +266,31 @@ class PusherWebSocketProtocol(asyncio.Protocol):
 
     # -- handshake --------------------------------------------------------------------------
 
+    def _app_key(self, target: str) -> tuple[str, str] | None:
+        """``(app key, query)`` of an ``/app/{key}`` target, or None for any other path."""
+        try:
+            parts = urlsplit(target)
+        except ValueError:  # e.g. "//[::1/app/…": not a path we serve
+            return None
+        prefix = self.endpoint.settings.path_prefix + "/app/"
+        key = parts.path[len(prefix) :] if parts.path.startswith(prefix) else ""
+        if not key or "/" in key:
+            return None
+        return key, parts.query
+
     def _on_handshake_data(self, data: bytes) -> None:
         handshake = self._handshake
-        assert handshake is not None
+        if handshake is None:
+            upgrade = parse_plain_upgrade(data)
+            found = None if upgrade is None else self._app_key(upgrade.target)
+            if upgrade is not None and found is not None:
+                self._is_upgrading = False
+                self._write(accept_response(upgrade, self.endpoint.http_date()))
+                self._open(found[0], found[1], upgrade.origin)
+                return
+            handshake = self._handshake = ServerProtocol(
+                max_size=self.endpoint.settings.max_ws_frame_bytes
+            )
         handshake.receive_data(data)
         events = handshake.events_received()
         if not events:
@@ -275,13 +300,8 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             return
         request = events[0]
         assert isinstance(request, Request)
-        try:
-            target = urlsplit(request.path)
-        except ValueError:  # e.g. "//[::1/app/…": not a path we serve
-            target = None
-        prefix = self.endpoint.settings.path_prefix + "/app/"
-        key = target.path[len(prefix) :] if target and target.path.startswith(prefix) else ""
-        if target is None or not key or "/" in key:
+        found = self._app_key(request.path)
+        if found is None:
             handshake.send_response(handshake.reject(404, "Path not found\n"))
             self._flush_handshake(handshake)
             self._drop()
@@ -290,13 +310,18 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         handshake.send_response(response)
         self._flush_handshake(handshake)
         self._handshake = None
+        self._is_upgrading = False
         if response.status_code != 101:
             self._drop()
             return
+        self._open(found[0], found[1], request.headers.get("Origin"))
+
+    def _open(self, key: str, query_string: str, origin: str | None) -> None:
+        """The socket is a WebSocket now: check version and app (§1.2), then establish."""
         self._reader = FrameReader(self.endpoint.settings.max_ws_frame_bytes)
         self.last_seen = self.endpoint.clock.monotonic()
-        query = dict(parse_qsl(target.query))
-        refusal = _protocol_error(query) or self._app_refusal(key, request.headers.get("Origin"))
+        query = dict(parse_qsl(query_string))
+        refusal = _protocol_error(query) or self._app_refusal(key, origin)
         if refusal is not None:
             self.refuse(refusal)
             return

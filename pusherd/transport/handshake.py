@@ -19,9 +19,21 @@ import binascii
 import email.utils
 import hashlib
 from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlsplit
 
-__all__ = ["HttpDate", "PlainUpgrade", "accept_response", "parse_plain_upgrade"]
+from pusherd.protocol.errors import CloseCode, ConnectionRefused
 
+__all__ = [
+    "HttpDate",
+    "PlainUpgrade",
+    "accept_response",
+    "app_key_and_query",
+    "parse_plain_upgrade",
+    "protocol_error",
+    "query_value",
+]
+
+_SUPPORTED_VERSIONS = frozenset(("5", "6", "7"))
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: Headers that only matter when present once; any repeat goes to the full parser.
 _SINGLE = frozenset(
@@ -131,3 +143,41 @@ def accept_response(upgrade: PlainUpgrade, date: bytes, extensions: str | None =
         b"Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n%s\r\n"
         % (date, upgrade.accept_key.encode("ascii"), extra)
     )
+
+
+def app_key_and_query(target: str, prefix: str) -> tuple[str, str] | None:
+    """``(app key, query)`` of a ``{prefix}{key}`` target, or None for any other path."""
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "//[::1/app/…": not a path we serve
+        return None
+    key = parts.path[len(prefix) :] if parts.path.startswith(prefix) else ""
+    if not key or "/" in key:
+        return None
+    return key, parts.query
+
+
+def query_value(query: str, name: str) -> str | None:
+    """``dict(parse_qsl(query)).get(name)``, without decoding every pair of a plain query."""
+    if "%" in query or "+" in query:
+        return dict(parse_qsl(query)).get(name)
+    value = None
+    for pair in query.split("&"):
+        key, sep, text = pair.partition("=")
+        # parse_qsl drops pairs with no "=" or an empty value; the last repeat wins in a dict.
+        if sep and text and key == name:
+            value = text
+    return value
+
+
+def protocol_error(version: str | None) -> ConnectionRefused | None:
+    """The §1.2 version checks: missing 4008, not an integer 4006, outside 5–7 4007."""
+    if version is None or version == "":
+        return ConnectionRefused(CloseCode.NO_VERSION, "No protocol version supplied")
+    if not (version.isascii() and version.isdigit()):
+        return ConnectionRefused(CloseCode.INVALID_VERSION, "Invalid version string format")
+    # Compared as text, not int(): a client picks the length, and int() refuses (raises) past
+    # 4,300 digits and costs quadratic time below that.
+    if version.lstrip("0") not in _SUPPORTED_VERSIONS:
+        return ConnectionRefused(CloseCode.UNSUPPORTED_VERSION, "Unsupported protocol version")
+    return None

@@ -16,7 +16,6 @@ import asyncio
 import logging
 from collections import deque
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlsplit
 
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
@@ -40,7 +39,13 @@ from pusherd.protocol.wsframes import (
     text_frame,
 )
 from pusherd.transport.endpoint import WebSocketEndpoint
-from pusherd.transport.handshake import accept_response, parse_plain_upgrade
+from pusherd.transport.handshake import (
+    accept_response,
+    app_key_and_query,
+    parse_plain_upgrade,
+    protocol_error,
+    query_value,
+)
 
 __all__ = ["ENDPOINT_STATE_KEY", "PusherWebSocketProtocol"]
 
@@ -61,24 +66,9 @@ _NOT_AUTHORIZED = ConnectionRefused(
 )
 _AUTHORIZING_KINDS = (ChannelKind.PRIVATE, ChannelKind.PRESENCE, ChannelKind.ENCRYPTED)
 _PONG_TIMEOUT = ConnectionRefused(CloseCode.PONG_NOT_RECEIVED, "Pong reply not received")
-_SUPPORTED_VERSIONS = frozenset(("5", "6", "7"))
 _INTERNAL_ERROR = text_frame(
     b'{"event":"pusher:error","data":{"code":null,"message":"Internal server error"}}'
 )
-
-
-def _protocol_error(query: dict[str, str]) -> ConnectionRefused | None:
-    """The §1.2 version checks: missing 4008, not an integer 4006, outside 5–7 4007."""
-    version = query.get("protocol")
-    if version is None or version == "":
-        return ConnectionRefused(CloseCode.NO_VERSION, "No protocol version supplied")
-    if not (version.isascii() and version.isdigit()):
-        return ConnectionRefused(CloseCode.INVALID_VERSION, "Invalid version string format")
-    # Compared as text, not int(): a client picks the length, and int() refuses (raises) past
-    # 4,300 digits and costs quadratic time below that.
-    if version.lstrip("0") not in _SUPPORTED_VERSIONS:
-        return ConnectionRefused(CloseCode.UNSUPPORTED_VERSION, "Unsupported protocol version")
-    return None
 
 
 def _is_utf8(payload: bytes) -> bool:
@@ -266,27 +256,21 @@ class PusherWebSocketProtocol(asyncio.Protocol):
 
     # -- handshake --------------------------------------------------------------------------
 
-    def _app_key(self, target: str) -> tuple[str, str] | None:
-        """``(app key, query)`` of an ``/app/{key}`` target, or None for any other path."""
-        try:
-            parts = urlsplit(target)
-        except ValueError:  # e.g. "//[::1/app/…": not a path we serve
-            return None
-        prefix = self.endpoint.settings.path_prefix + "/app/"
-        key = parts.path[len(prefix) :] if parts.path.startswith(prefix) else ""
-        if not key or "/" in key:
-            return None
-        return key, parts.query
+    def _app_prefix(self) -> str:
+        return self.endpoint.settings.path_prefix + "/app/"
 
     def _on_handshake_data(self, data: bytes) -> None:
         handshake = self._handshake
         if handshake is None:
             upgrade = parse_plain_upgrade(data)
-            found = None if upgrade is None else self._app_key(upgrade.target)
+            found = (
+                None if upgrade is None else app_key_and_query(upgrade.target, self._app_prefix())
+            )
             if upgrade is not None and found is not None:
                 self._is_upgrading = False
-                self._write(accept_response(upgrade, self.endpoint.http_date()))
-                self._open(found[0], found[1], upgrade.origin)
+                # The 101 goes out in the same write as the first frame: one syscall.
+                response = accept_response(upgrade, self.endpoint.http_date())
+                self._open(found[0], found[1], upgrade.origin, response)
                 return
             handshake = self._handshake = ServerProtocol(
                 max_size=self.endpoint.settings.max_ws_frame_bytes
@@ -300,32 +284,36 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             return
         request = events[0]
         assert isinstance(request, Request)
-        found = self._app_key(request.path)
+        found = app_key_and_query(request.path, self._app_prefix())
         if found is None:
             handshake.send_response(handshake.reject(404, "Path not found\n"))
             self._flush_handshake(handshake)
             self._drop()
             return
-        response = handshake.accept(request)
-        handshake.send_response(response)
+        answer = handshake.accept(request)
+        handshake.send_response(answer)
         self._flush_handshake(handshake)
         self._handshake = None
         self._is_upgrading = False
-        if response.status_code != 101:
+        if answer.status_code != 101:
             self._drop()
             return
-        self._open(found[0], found[1], request.headers.get("Origin"))
+        self._open(found[0], found[1], request.headers.get("Origin"), b"")
 
-    def _open(self, key: str, query_string: str, origin: str | None) -> None:
-        """The socket is a WebSocket now: check version and app (§1.2), then establish."""
+    def _open(self, key: str, query_string: str, origin: str | None, response: bytes) -> None:
+        """The socket is a WebSocket now: check version and app (§1.2), then establish.
+
+        ``response`` is the 101 not yet written (empty when already written).
+        """
         self._reader = FrameReader(self.endpoint.settings.max_ws_frame_bytes)
         self.last_seen = self.endpoint.clock.monotonic()
-        query = dict(parse_qsl(query_string))
-        refusal = _protocol_error(query) or self._app_refusal(key, origin)
+        version = query_value(query_string, "protocol")
+        refusal = protocol_error(version) or self._app_refusal(key, origin)
         if refusal is not None:
+            self._write(response)
             self.refuse(refusal)
             return
-        self._establish()
+        self._establish(response)
 
     def _app_refusal(self, key: str, origin: str | None) -> ConnectionRefused | None:
         app = self.endpoint.apps_by_key.get(key)
@@ -341,7 +329,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.app = app
         return None
 
-    def _establish(self) -> None:
+    def _establish(self, response: bytes) -> None:
         app = self.app
         assert app is not None
         self.socket_id = self.endpoint.new_socket_id()
@@ -354,7 +342,8 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.established_at = self.last_seen
         self.endpoint.register(self, app.app_id)
         self._write(
-            text_frame(connection_established_frame(self.socket_id, app.activity_timeout_s))
+            response
+            + text_frame(connection_established_frame(self.socket_id, app.activity_timeout_s))
         )
 
     def _flush_handshake(self, handshake: ServerProtocol) -> None:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl
+
 import pytest
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
 
-from pusherd.transport.handshake import HttpDate, accept_response, parse_plain_upgrade
+from pusherd.transport.handshake import (
+    HttpDate,
+    accept_response,
+    parse_plain_upgrade,
+    query_value,
+)
 
 _KEY = "dGhlIHNhbXBsZSBub25jZQ=="
 
@@ -129,3 +136,24 @@ def test_http_date_is_formatted_once_a_second() -> None:
     assert first == b"Wed, 02 Dec 2026 15:17:32 GMT"
     assert dates.at(1_796_224_652.9) is first
     assert dates.at(1_796_224_653.0) == b"Wed, 02 Dec 2026 15:17:33 GMT"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "protocol=7&client=js&version=8.6.0&flash=false",
+        "",
+        "protocol",
+        "protocol=",
+        "protocol=7&protocol=8",
+        "protocol=7=8",
+        "client=js",
+        "protocol=%37",
+        "protocol=+7",
+        "a=1&&protocol=6&",
+        "PROTOCOL=7",
+    ],
+)
+def test_query_value_reads_what_parse_qsl_reads(query: str) -> None:
+    """The version check sees the same ``protocol`` value as ``dict(parse_qsl(query))``."""
+    assert query_value(query, "protocol") == dict(parse_qsl(query)).get("protocol")

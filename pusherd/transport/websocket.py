@@ -38,6 +38,7 @@ from pusherd.protocol.wsframes import (
     parse_close_payload,
     text_frame,
 )
+from pusherd.transport.deflate import DeflateParams
 from pusherd.transport.endpoint import WebSocketEndpoint
 from pusherd.transport.handshake import (
     accept_response,
@@ -86,6 +87,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         "_backlog",
         "_backlog_bytes",
         "_close_timer",
+        "_deflate",
         "_handshake",
         "_is_upgrading",
         "_pending",
@@ -127,6 +129,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self._backlog: deque[bytes] | None = None
         self._backlog_bytes = 0
         self._close_timer: asyncio.TimerHandle | None = None
+        self._deflate: DeflateParams | None = None
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -204,6 +207,9 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             return
         transport = self.transport
         assert transport is not None
+        deflate = self._deflate
+        if deflate is not None and len(ws_frame) >= deflate.min_frame_bytes and ws_frame[0] == 0x81:
+            ws_frame = self.endpoint.deflater.frame(ws_frame, deflate.window_bits)
         transport.write(ws_frame)
         if transport.get_write_buffer_size() > self.endpoint.settings.max_pending_bytes:
             # A reader this far behind would only grow our memory: reconnecting gives it a
@@ -268,8 +274,12 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             )
             if upgrade is not None and found is not None:
                 self._is_upgrading = False
+                app = self.endpoint.apps_by_key.get(found[0])
+                if app is not None and upgrade.extensions is not None:
+                    self._deflate = self.endpoint.negotiate_deflate(app, upgrade.extensions)
+                offer = None if self._deflate is None else self._deflate.response
                 # The 101 goes out in the same write as the first frame: one syscall.
-                response = accept_response(upgrade, self.endpoint.http_date())
+                response = accept_response(upgrade, self.endpoint.http_date(), offer)
                 self._open(found[0], found[1], upgrade.origin, response)
                 return
             handshake = self._handshake = ServerProtocol(
@@ -305,7 +315,9 @@ class PusherWebSocketProtocol(asyncio.Protocol):
 
         ``response`` is the 101 not yet written (empty when already written).
         """
-        self._reader = FrameReader(self.endpoint.settings.max_ws_frame_bytes)
+        self._reader = FrameReader(
+            self.endpoint.settings.max_ws_frame_bytes, is_deflate=self._deflate is not None
+        )
         self.last_seen = self.endpoint.clock.monotonic()
         version = query_value(query_string, "protocol")
         refusal = protocol_error(version) or self._app_refusal(key, origin)

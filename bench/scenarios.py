@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from bench.publisher import HttpClient, Publisher
+from bench.publisher import HttpClient, Publisher, event_data, match_update_data
 from bench.servers import RunningServer, runqueue_wait_seconds
 from bench.wsclient import (
     MODE_COUNT,
@@ -46,6 +46,8 @@ class Config:
     pairs_warmup: float = 2.0
     stall_timeout: float = 10.0
     drain_timeout: float = 15.0
+    offer_deflate: bool = False  # subscribers offer permessage-deflate, as browsers do
+    match_update_events: bool = False  # events shaped like the poller's match.update
 
 
 @dataclass
@@ -132,10 +134,19 @@ async def fanout(srv: RunningServer, subscribers: int, cfg: Config) -> dict[str,
     app = srv.app
     channel = "bench-fanout"
     t_setup = time.perf_counter()
-    clients = await open_many(srv.port, subscribers, stats, app.key, lambda i: channel)
+    clients = await open_many(
+        srv.port, subscribers, stats, app.key, lambda i: channel, offer_deflate=cfg.offer_deflate
+    )
     setup_s = time.perf_counter() - t_setup
     pub = Publisher(
-        srv.port, app.app_id, app.key, app.secret, channel, cfg.pad_bytes, cfg.http_connections
+        srv.port,
+        app.app_id,
+        app.key,
+        app.secret,
+        channel,
+        cfg.pad_bytes,
+        cfg.http_connections,
+        match_update_data if cfg.match_update_events else event_data,
     )
     try:
         for i, c in enumerate(clients):
@@ -160,8 +171,10 @@ async def fanout(srv: RunningServer, subscribers: int, cfg: Config) -> dict[str,
         tasks = [asyncio.ensure_future(worker(c)) for c in pub.clients]
         await asyncio.sleep(cfg.fanout_warmup)
         p0 = probe(srv, stats.delivered, stats)
+        bytes0 = stats.bytes_in
         await asyncio.wait(tasks, timeout=cfg.fanout_duration)
         p1 = probe(srv, stats.delivered, stats)
+        bytes1 = stats.bytes_in
         running = False
         await asyncio.gather(*tasks)
         expected = pub.accepted * subscribers
@@ -184,6 +197,8 @@ async def fanout(srv: RunningServer, subscribers: int, cfg: Config) -> dict[str,
             **cpu_figures(w),
             "frames_per_read": round(w["frames_per_read"], 2),
             "load_us_per_delivery": round(w["load_cpu_s"] * 1e6 / max(1.0, w["count"]), 2),
+            "bytes_per_delivery": round((bytes1 - bytes0) / max(1, w["count"]), 1),
+            "subscribers_deflate": stats.deflated,
             "window_s": w["seconds"],
             "events_published": pub.accepted,
             "publish_failures": pub.failed,

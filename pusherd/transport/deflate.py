@@ -105,18 +105,36 @@ class SharedDeflater:
     ``server_no_context_takeover`` promises.
     """
 
-    __slots__ = ("_compressors", "_last_plain", "_last_sent", "compressed_count")
+    __slots__ = (
+        "_compressors",
+        "_last_plain",
+        "_last_sent",
+        "compressed_count",
+        "last_bits",
+        "last_frame",
+        "last_plain",
+    )
 
     def __init__(self) -> None:
         self._compressors: dict[int, zlib._Compress] = {}
         self._last_plain: bytes | None = None
         self._last_sent: dict[int, bytes] = {}
+        #: The last answer, read inline by the fan-out's per-socket write (no call, no lookup):
+        #: ``last_frame`` is what ``frame(last_plain, last_bits)`` returns.
+        self.last_plain: bytes | None = None
+        self.last_bits = 0
+        self.last_frame = b""
         #: Messages compressed so far (once per event and window size; tests read it).
         self.compressed_count = 0
 
     def frame(self, plain: bytes, window_bits: int) -> bytes:
         """The frame to send for the unmasked, final text frame ``plain``: compressed (RSV1
         set, §6) or, if compressing does not make it shorter, ``plain`` itself."""
+        sent = self._frame(plain, window_bits)
+        self.last_plain, self.last_bits, self.last_frame = plain, window_bits, sent
+        return sent
+
+    def _frame(self, plain: bytes, window_bits: int) -> bytes:
         if plain is self._last_plain:
             cached = self._last_sent.get(window_bits)
             if cached is not None:

@@ -208,8 +208,12 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         transport = self.transport
         assert transport is not None
         deflate = self._deflate
-        if deflate is not None and len(ws_frame) >= deflate.min_frame_bytes and ws_frame[0] == 0x81:
-            ws_frame = self.endpoint.deflater.frame(ws_frame, deflate.window_bits)
+        if deflate is not None and len(ws_frame) >= deflate.min_frame_bytes:
+            deflater = self.endpoint.deflater
+            if ws_frame is deflater.last_plain and deflate.window_bits == deflater.last_bits:
+                ws_frame = deflater.last_frame  # the fan-out's 2nd..nth subscriber
+            elif ws_frame[0] == 0x81:
+                ws_frame = deflater.frame(ws_frame, deflate.window_bits)
         transport.write(ws_frame)
         if transport.get_write_buffer_size() > self.endpoint.settings.max_pending_bytes:
             # A reader this far behind would only grow our memory: reconnecting gives it a

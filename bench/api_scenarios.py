@@ -135,9 +135,7 @@ async def _trigger(srv: RunningServer, cfg: Config, per_request: int) -> dict[st
             seq = sent
             sent += 1
             raw = body(seq)
-            target = signed_target(app.app_id, app.key, app.secret, raw)
-            if per_request > 1:
-                target = target.replace("/events?", "/batch_events?", 1)
+            target = signed_target(app.app_id, app.key, app.secret, raw, resource=path)
             try:
                 status, resp = await hc.request("POST", target, raw)
             except (OSError, TimeoutError) as exc:

@@ -18,8 +18,10 @@ import orjson
 from bench.wsclient import EVENT_NAME
 
 
-def signed_target(app_id: str, key: str, secret: str, body: bytes, ts: int | None = None) -> str:
-    path = f"/apps/{app_id}/events"
+def signed_target(
+    app_id: str, key: str, secret: str, body: bytes, ts: int | None = None, resource: str = "events"
+) -> str:
+    path = f"/apps/{app_id}/{resource}"
     query = (
         f"auth_key={key}&auth_timestamp={int(time.time()) if ts is None else ts}"
         f"&auth_version=1.0&body_md5={hashlib.md5(body).hexdigest()}"

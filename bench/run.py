@@ -154,6 +154,8 @@ def build_scenarios(quick: bool, memory_conns: int, pairs: int) -> list[Scenario
                 Metric(
                     "round_trips_per_server_cpu_s", "round trips per server CPU-second", "higher"
                 ),
+                Metric("rtt_p50_ms", "round-trip time p50 (ms)", "lower", True),
+                Metric("rtt_p99_ms", "round-trip time p99 (ms)", "lower"),
                 Metric("stalled_pairs_restarted", "stalled pairs restarted", "lower"),
                 Metric("server_errors", "error frames received", "lower"),
                 *_CPU,
@@ -427,6 +429,38 @@ def bar_checks(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     return out
 
 
+def bar_checks_issue12(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Issue 12's bar, each a ratio pusherd/soketi of this run's medians."""
+    out = []
+
+    def ratio(prefix: str, key: str) -> float | None:
+        scn = next((k for k in results if k.startswith(prefix)), "")
+        p = results.get(scn, {}).get("pusherd", {}).get(key)
+        s = results.get(scn, {}).get("soketi", {}).get(key)
+        ok = isinstance(p, int | float) and isinstance(s, int | float) and s
+        return float(p) / float(s) if ok else None  # type: ignore[arg-type]
+
+    for prefix, key, label, at_least, bound in (
+        ("connect-", "connect_subscribe_per_s", "connect + subscribe/s", True, 1.0),
+        ("storm-", "storm_s", "reconnect storm: time until all resubscribed", False, 1.0),
+        ("trigger-", "requests_per_s", "HTTP trigger requests/s", True, 1.2),
+        ("trigger-", "latency_p50_ms", "HTTP trigger delivery latency p50", False, 1.0),
+        ("batch-", "requests_per_s", "batch_events requests/s", True, 1.2),
+        ("client-events-", "round_trips_per_s", "client-event round trips/s", True, 1.2),
+        ("client-events-", "rtt_p50_ms", "client-event RTT p50", False, 1.0),
+        ("fanout-5000", "deliveries_per_s", "fan-out 5,000 deliveries/s", True, 1.4),
+        ("memory-", "kib_per_conn_rss", "memory per idle connection", False, 0.7),
+    ):
+        r = ratio(prefix, key)
+        sign = ">=" if at_least else "<="
+        verdict = (
+            "n/a " if r is None else "PASS" if (r >= bound if at_least else r <= bound) else "FAIL"
+        )
+        shown = "—" if r is None else f"{r:.2f}x"
+        out.append(f"  [{verdict}] {label}: {shown} (bar {sign} {bound}x)")
+    return out
+
+
 def markdown(
     scs: list[Scenario],
     results: dict[str, dict[str, dict[str, Any]]],
@@ -603,6 +637,8 @@ async def run(args: argparse.Namespace, notes: list[str]) -> int:
     if names == ["pusherd", "soketi"]:
         print("The bar (issue 3):")
         print("\n".join(bar_checks(results)))
+        print("The bar (issue 12):")
+        print("\n".join(bar_checks_issue12(results)))
     for note in notes:
         print(f"note: {note}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

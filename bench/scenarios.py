@@ -397,6 +397,7 @@ async def client_events(srv: RunningServer, pairs: int, cfg: Config) -> dict[str
             a, b = clients[2 * k], clients[2 * k + 1]
             ch = channel(2 * k)
             a.mode, a.trigger = MODE_PING, b"client-pong"
+            a.latency = True  # round-trip times: ping written -> pong read
             a.reply = client_frame(
                 orjson.dumps({"event": "client-ping", "channel": ch, "data": {"n": 1}})
             )
@@ -424,9 +425,12 @@ async def client_events(srv: RunningServer, pairs: int, cfg: Config) -> dict[str
             a.send(a.reply)
         dog = asyncio.ensure_future(watchdog())
         await asyncio.sleep(cfg.pairs_warmup)
+        stats.latencies_ns = []
         p0 = probe(srv, stats.round_trips, stats)
         await asyncio.sleep(cfg.pairs_duration)
         p1 = probe(srv, stats.round_trips, stats)
+        rtts = sorted(stats.latencies_ns)
+        stats.latencies_ns = None
         running = False
         dog.cancel()
         await asyncio.gather(dog, return_exceptions=True)
@@ -436,6 +440,8 @@ async def client_events(srv: RunningServer, pairs: int, cfg: Config) -> dict[str
             "pairs": pairs,
             "round_trips_per_s": round(w["per_s"]),
             "round_trips_per_server_cpu_s": round(w["per_server_cpu_s"]),
+            "rtt_p50_ms": round(_percentile(rtts, 0.50), 3),
+            "rtt_p99_ms": round(_percentile(rtts, 0.99), 3),
             **cpu_figures(w),
             "stalled_pairs_restarted": stalls,
             "connections_closed": stats.closed,

@@ -182,6 +182,7 @@ class PusherClient(asyncio.Protocol):
         "lost",
         "raw",
         "offer_deflate",
+        "sent_ns",
     )
 
     def __init__(self, stats: Stats, host: str, key: str, offer_deflate: bool = False) -> None:
@@ -205,6 +206,7 @@ class PusherClient(asyncio.Protocol):
         self.lost = False
         self.raw: socket.socket | None = None  # dup of the socket, read with kernel timestamps
         self.offer_deflate = offer_deflate  # offer permessage-deflate, as browsers do
+        self.sent_ns = 0  # when the last frame was written (MODE_PING round-trip times)
 
     # -- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -297,6 +299,9 @@ class PusherClient(asyncio.Protocol):
                 elif mode == MODE_PING and data.find(self.trigger, start, end) >= 0:
                     self.stats.round_trips += 1
                     self.events += 1
+                    rtt = self.stats.latencies_ns
+                    if self.latency and rtt is not None and self.sent_ns:
+                        rtt.append(now - self.sent_ns)  # read time of the pong - ping sent
                     self._send(self.reply)
                 elif mode == MODE_PONG and data.find(self.trigger, start, end) >= 0:
                     self.events += 1
@@ -390,6 +395,8 @@ class PusherClient(asyncio.Protocol):
 
     def _send(self, frame: bytes) -> None:
         if self.transport is not None and not self.lost:
+            if self.latency:
+                self.sent_ns = time.time_ns()
             self.transport.write(frame)
 
     def _fail(self, text: str) -> None:

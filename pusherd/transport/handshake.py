@@ -96,7 +96,9 @@ def parse_plain_upgrade(data: bytes) -> PlainUpgrade | None:
     if key is None:
         return None
     try:
-        raw_key = base64.b64decode(key, validate=True)
+        # Stricter than websockets' b64decode(validate=True) (padding too), never looser: a key
+        # refused here goes to websockets, which decides as before.
+        raw_key = binascii.a2b_base64(key, strict_mode=True)
     except binascii.Error:
         return None
     if len(raw_key) != 16:

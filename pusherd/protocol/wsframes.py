@@ -4,7 +4,8 @@ Why our own: server frames are unmasked, so one event is one identical frame for
 subscriber; building it once (:func:`text_frame`) and writing the same ``bytes`` to each transport
 is the whole fan-out budget (house style §4). The reader keeps one small object per connection
 instead of a general-purpose protocol stack, which is most of a connection's memory.
-Handshakes are left to the ``websockets`` library; this module starts after the 101.
+Handshakes are answered by ``pusherd.transport.handshake`` (``websockets`` for unusual ones);
+this module starts after the 101, and inflates permessage-deflate messages (RFC 7692).
 """
 
 from __future__ import annotations

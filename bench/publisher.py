@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import hmac
 import time
+from collections.abc import Callable
 from typing import cast
 
 import orjson
@@ -17,8 +18,10 @@ import orjson
 from bench.wsclient import EVENT_NAME
 
 
-def signed_target(app_id: str, key: str, secret: str, body: bytes, ts: int | None = None) -> str:
-    path = f"/apps/{app_id}/events"
+def signed_target(
+    app_id: str, key: str, secret: str, body: bytes, ts: int | None = None, resource: str = "events"
+) -> str:
+    path = f"/apps/{app_id}/{resource}"
     query = (
         f"auth_key={key}&auth_timestamp={int(time.time()) if ts is None else ts}"
         f"&auth_version=1.0&body_md5={hashlib.md5(body).hexdigest()}"
@@ -30,6 +33,19 @@ def signed_target(app_id: str, key: str, secret: str, body: bytes, ts: int | Non
 def event_data(seq: int, t_ns: int, pad: str) -> str:
     """The event's ``data`` string: JSON with a sequence number and the trigger timestamp."""
     return f'{{"seq":{seq},"t":{t_ns},"pad":"{pad}"}}'
+
+
+def match_update_data(seq: int, t_ns: int, pad: str) -> str:
+    """A compact ``match.update`` as the poller publishes it (event-schema.md), plus the
+    sequence number and trigger time the load generator reads: 335 bytes of ``data``."""
+    minute, second = divmod(seq % 5400, 60)
+    return (
+        '{"match_id":12345,"sport_id":"football","league_id":"premier-league","status":"live",'
+        f'"home_team":{{"id":101,"name":"Team A","score":{seq % 7}}},'
+        f'"away_team":{{"id":102,"name":"Team B","score":{seq % 5}}},'
+        f'"period":"2nd Half","time":"{minute:02d}:{second:02d}",'
+        f'"last_updated":"2025-05-14T01:35:00Z","seq":{seq},"t":{t_ns}}}'
+    )
 
 
 class _HttpProtocol(asyncio.Protocol):
@@ -146,6 +162,7 @@ class Publisher:
         channel: str,
         pad_bytes: int,
         connections: int,
+        data_for: Callable[[int, int, str], str] = event_data,
     ) -> None:
         self.app_id = app_id
         self.key = key
@@ -153,6 +170,7 @@ class Publisher:
         self.channel = channel
         self.pad = "x" * pad_bytes
         self.clients = [HttpClient(port) for _ in range(connections)]
+        self.data_for = data_for
         self.next_seq = 0
         self.accepted = 0
         self.failed = 0
@@ -166,7 +184,7 @@ class Publisher:
             {
                 "name": EVENT_NAME,
                 "channels": [self.channel],
-                "data": event_data(seq, t_ns, self.pad),
+                "data": self.data_for(seq, t_ns, self.pad),
             }
         )
         target = signed_target(self.app_id, self.key, self.secret, body)

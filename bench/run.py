@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from bench import scenarios, servers
+from bench import api_scenarios, scenarios, servers
 from bench.scenarios import Config
 
 RESULTS = servers.BENCH_DIR / "results"
@@ -154,10 +154,61 @@ def build_scenarios(quick: bool, memory_conns: int, pairs: int) -> list[Scenario
                 Metric(
                     "round_trips_per_server_cpu_s", "round trips per server CPU-second", "higher"
                 ),
+                Metric("rtt_p50_ms", "round-trip time p50 (ms)", "lower", True),
+                Metric("rtt_p99_ms", "round-trip time p99 (ms)", "lower"),
                 Metric("stalled_pairs_restarted", "stalled pairs restarted", "lower"),
                 Metric("server_errors", "error frames received", "lower"),
                 *_CPU,
             ),
+        ),
+        *api_scenarios_for(quick),
+    ]
+
+
+def api_scenarios_for(quick: bool) -> list[Scenario]:
+    """Issue 12's paths: set-up, reconnect storm, HTTP trigger and batch_events."""
+    conns = 1000 if quick else 10_000
+    trig = (
+        Metric("requests_per_s", "requests/s", "higher", True),
+        Metric("events_per_s", "events/s", "higher"),
+        Metric("requests_per_server_cpu_s", "requests per server CPU-second", "higher"),
+        Metric("latency_p50_ms", "delivery latency p50 (ms)", "lower", True),
+        Metric("latency_p99_ms", "delivery latency p99 (ms)", "lower"),
+        Metric("lost_deliveries", "lost deliveries", "lower"),
+        *_CPU,
+    )
+    return [
+        Scenario(
+            f"connect-{conns}",
+            f"Connect + subscribe, {conns:,} connections (200 handshakes in flight)",
+            conns,
+            api_scenarios.connect_subscribe,
+            (
+                Metric("connect_subscribe_per_s", "connect + subscribe/s", "higher", True),
+                Metric("server_cpu_us_per_conn", "server CPU µs per connection", "lower"),
+                *_CPU,
+            ),
+        ),
+        Scenario(
+            f"storm-{conns}",
+            f"Reconnect storm, {conns:,} clients dropped at once, pusher-js retry after 1 s",
+            conns,
+            api_scenarios.reconnect_storm,
+            (
+                Metric("storm_s", "seconds until all resubscribed", "lower", True),
+                Metric("server_cpu_s", "server CPU seconds", "lower"),
+                *_CPU,
+            ),
+        ),
+        Scenario(
+            "trigger-1000",
+            "HTTP trigger, one event per request, 1,000 channels",
+            1,
+            api_scenarios.trigger,
+            trig,
+        ),
+        Scenario(
+            "batch-10", "HTTP batch_events of 10, 1,000 channels", 10, api_scenarios.batch, trig
         ),
     ]
 
@@ -378,6 +429,38 @@ def bar_checks(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
     return out
 
 
+def bar_checks_issue12(results: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """Issue 12's bar, each a ratio pusherd/soketi of this run's medians."""
+    out = []
+
+    def ratio(prefix: str, key: str) -> float | None:
+        scn = next((k for k in results if k.startswith(prefix)), "")
+        p = results.get(scn, {}).get("pusherd", {}).get(key)
+        s = results.get(scn, {}).get("soketi", {}).get(key)
+        ok = isinstance(p, int | float) and isinstance(s, int | float) and s
+        return float(p) / float(s) if ok else None  # type: ignore[arg-type]
+
+    for prefix, key, label, at_least, bound in (
+        ("connect-", "connect_subscribe_per_s", "connect + subscribe/s", True, 1.0),
+        ("storm-", "storm_s", "reconnect storm: time until all resubscribed", False, 1.0),
+        ("trigger-", "requests_per_s", "HTTP trigger requests/s", True, 1.2),
+        ("trigger-", "latency_p50_ms", "HTTP trigger delivery latency p50", False, 1.0),
+        ("batch-", "requests_per_s", "batch_events requests/s", True, 1.2),
+        ("client-events-", "round_trips_per_s", "client-event round trips/s", True, 1.2),
+        ("client-events-", "rtt_p50_ms", "client-event RTT p50", False, 1.0),
+        ("fanout-5000", "deliveries_per_s", "fan-out 5,000 deliveries/s", True, 1.4),
+        ("memory-", "kib_per_conn_rss", "memory per idle connection", False, 0.7),
+    ):
+        r = ratio(prefix, key)
+        sign = ">=" if at_least else "<="
+        verdict = (
+            "n/a " if r is None else "PASS" if (r >= bound if at_least else r <= bound) else "FAIL"
+        )
+        shown = "—" if r is None else f"{r:.2f}x"
+        out.append(f"  [{verdict}] {label}: {shown} (bar {sign} {bound}x)")
+    return out
+
+
 def markdown(
     scs: list[Scenario],
     results: dict[str, dict[str, dict[str, Any]]],
@@ -554,6 +637,8 @@ async def run(args: argparse.Namespace, notes: list[str]) -> int:
     if names == ["pusherd", "soketi"]:
         print("The bar (issue 3):")
         print("\n".join(bar_checks(results)))
+        print("The bar (issue 12):")
+        print("\n".join(bar_checks_issue12(results)))
     for note in notes:
         print(f"note: {note}")
     args.out.parent.mkdir(parents=True, exist_ok=True)

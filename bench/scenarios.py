@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from bench.publisher import HttpClient, Publisher
+from bench.publisher import HttpClient, Publisher, event_data, match_update_data
 from bench.servers import RunningServer, runqueue_wait_seconds
 from bench.wsclient import (
     MODE_COUNT,
@@ -46,6 +46,8 @@ class Config:
     pairs_warmup: float = 2.0
     stall_timeout: float = 10.0
     drain_timeout: float = 15.0
+    offer_deflate: bool = False  # subscribers offer permessage-deflate, as browsers do
+    match_update_events: bool = False  # events shaped like the poller's match.update
 
 
 @dataclass
@@ -132,10 +134,19 @@ async def fanout(srv: RunningServer, subscribers: int, cfg: Config) -> dict[str,
     app = srv.app
     channel = "bench-fanout"
     t_setup = time.perf_counter()
-    clients = await open_many(srv.port, subscribers, stats, app.key, lambda i: channel)
+    clients = await open_many(
+        srv.port, subscribers, stats, app.key, lambda i: channel, offer_deflate=cfg.offer_deflate
+    )
     setup_s = time.perf_counter() - t_setup
     pub = Publisher(
-        srv.port, app.app_id, app.key, app.secret, channel, cfg.pad_bytes, cfg.http_connections
+        srv.port,
+        app.app_id,
+        app.key,
+        app.secret,
+        channel,
+        cfg.pad_bytes,
+        cfg.http_connections,
+        match_update_data if cfg.match_update_events else event_data,
     )
     try:
         for i, c in enumerate(clients):
@@ -160,8 +171,10 @@ async def fanout(srv: RunningServer, subscribers: int, cfg: Config) -> dict[str,
         tasks = [asyncio.ensure_future(worker(c)) for c in pub.clients]
         await asyncio.sleep(cfg.fanout_warmup)
         p0 = probe(srv, stats.delivered, stats)
+        bytes0 = stats.bytes_in
         await asyncio.wait(tasks, timeout=cfg.fanout_duration)
         p1 = probe(srv, stats.delivered, stats)
+        bytes1 = stats.bytes_in
         running = False
         await asyncio.gather(*tasks)
         expected = pub.accepted * subscribers
@@ -184,6 +197,8 @@ async def fanout(srv: RunningServer, subscribers: int, cfg: Config) -> dict[str,
             **cpu_figures(w),
             "frames_per_read": round(w["frames_per_read"], 2),
             "load_us_per_delivery": round(w["load_cpu_s"] * 1e6 / max(1.0, w["count"]), 2),
+            "bytes_per_delivery": round((bytes1 - bytes0) / max(1, w["count"]), 1),
+            "subscribers_deflate": stats.deflated,
             "window_s": w["seconds"],
             "events_published": pub.accepted,
             "publish_failures": pub.failed,
@@ -382,6 +397,7 @@ async def client_events(srv: RunningServer, pairs: int, cfg: Config) -> dict[str
             a, b = clients[2 * k], clients[2 * k + 1]
             ch = channel(2 * k)
             a.mode, a.trigger = MODE_PING, b"client-pong"
+            a.latency = True  # round-trip times: ping written -> pong read
             a.reply = client_frame(
                 orjson.dumps({"event": "client-ping", "channel": ch, "data": {"n": 1}})
             )
@@ -409,9 +425,12 @@ async def client_events(srv: RunningServer, pairs: int, cfg: Config) -> dict[str
             a.send(a.reply)
         dog = asyncio.ensure_future(watchdog())
         await asyncio.sleep(cfg.pairs_warmup)
+        stats.latencies_ns = []
         p0 = probe(srv, stats.round_trips, stats)
         await asyncio.sleep(cfg.pairs_duration)
         p1 = probe(srv, stats.round_trips, stats)
+        rtts = sorted(stats.latencies_ns)
+        stats.latencies_ns = None
         running = False
         dog.cancel()
         await asyncio.gather(dog, return_exceptions=True)
@@ -421,6 +440,8 @@ async def client_events(srv: RunningServer, pairs: int, cfg: Config) -> dict[str
             "pairs": pairs,
             "round_trips_per_s": round(w["per_s"]),
             "round_trips_per_server_cpu_s": round(w["per_server_cpu_s"]),
+            "rtt_p50_ms": round(_percentile(rtts, 0.50), 3),
+            "rtt_p99_ms": round(_percentile(rtts, 0.99), 3),
             **cpu_figures(w),
             "stalled_pairs_restarted": stalls,
             "connections_closed": stats.closed,

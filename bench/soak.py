@@ -79,8 +79,8 @@ class SoakClient(PusherClient):
 
     __slots__ = ("periods", "tally", "channel", "is_busy")
 
-    def __init__(self, stats: Stats, host: str, key: str) -> None:
-        super().__init__(stats, host, key)
+    def __init__(self, stats: Stats, host: str, key: str, offer_deflate: bool = False) -> None:
+        super().__init__(stats, host, key, offer_deflate)
         self.periods: list[Period] = []
         self.tally: Tally | None = None
         self.channel = -1

@@ -19,6 +19,7 @@ import os
 import socket
 import struct
 import time
+import zlib
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -35,6 +36,8 @@ _TIMESPEC = struct.Struct("qq")
 _TS_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
 _RECV_BUF = bytearray(65536)  # shared by every raw reader (one thread)
 _RECV_VIEW = memoryview(_RECV_BUF)
+_DEFLATE_OFFER = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n"
+_DEFLATE_TAIL = b"\x00\x00\xff\xff"
 
 # What a connection does with text frames once it is set up.
 MODE_SETUP = 0  # parse every frame (handshake, subscribe)
@@ -101,6 +104,8 @@ class Stats:
         "spurious",
         "untimed",
         "completion_ns",
+        "bytes_in",
+        "deflated",
     )
 
     def __init__(self) -> None:
@@ -120,6 +125,8 @@ class Stats:
         self.spurious = 0  # raw readable callbacks that found nothing to read
         self.untimed = 0  # deliveries not timed: read together with a later one (kernel clock)
         self.completion_ns: dict[int, int] = {}  # trigger time -> latency of its last delivery
+        self.bytes_in = 0  # WebSocket bytes received (frames and headers; no TCP/IP headers)
+        self.deflated = 0  # connections that negotiated permessage-deflate
 
     def error(self, text: str) -> None:
         if len(self.errors) < 1000:
@@ -174,9 +181,11 @@ class PusherClient(asyncio.Protocol):
         "trigger",
         "lost",
         "raw",
+        "offer_deflate",
+        "sent_ns",
     )
 
-    def __init__(self, stats: Stats, host: str, key: str) -> None:
+    def __init__(self, stats: Stats, host: str, key: str, offer_deflate: bool = False) -> None:
         self.stats = stats
         self.host = host
         self.key = key
@@ -196,6 +205,8 @@ class PusherClient(asyncio.Protocol):
         self.trigger = b""  # text that triggers ``reply``
         self.lost = False
         self.raw: socket.socket | None = None  # dup of the socket, read with kernel timestamps
+        self.offer_deflate = offer_deflate  # offer permessage-deflate, as browsers do
+        self.sent_ns = 0  # when the last frame was written (MODE_PING round-trip times)
 
     # -- asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -206,7 +217,9 @@ class PusherClient(asyncio.Protocol):
                 f"GET /app/{self.key}?{APP_KEY_QUERY} HTTP/1.1\r\n"
                 f"Host: {self.host}\r\n"
                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Key: {ws_key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                f"Sec-WebSocket-Key: {ws_key}\r\nSec-WebSocket-Version: 13\r\n"
+                + (_DEFLATE_OFFER if self.offer_deflate else "")
+                + "\r\n"
             ).encode()
         )
 
@@ -228,6 +241,7 @@ class PusherClient(asyncio.Protocol):
     def _feed(self, data: bytes, now: int) -> None:
         """Parse frames from ``data``; ``now`` is the receive time (ns, CLOCK_REALTIME)."""
         self.stats.reads += 1
+        self.stats.bytes_in += len(data)
         if self.buf:
             data = self.buf + data
             self.buf = b""
@@ -242,6 +256,8 @@ class PusherClient(asyncio.Protocol):
                 self._fail(f"upgrade refused: {line}")
                 return
             self.upgraded = True
+            if b"permessage-deflate" in data[:head_end]:
+                self.stats.deflated += 1
             pos = head_end + 4
         n = len(data)
         counted = 0
@@ -283,12 +299,26 @@ class PusherClient(asyncio.Protocol):
                 elif mode == MODE_PING and data.find(self.trigger, start, end) >= 0:
                     self.stats.round_trips += 1
                     self.events += 1
+                    rtt = self.stats.latencies_ns
+                    if self.latency and rtt is not None and self.sent_ns:
+                        rtt.append(now - self.sent_ns)  # read time of the pong - ping sent
                     self._send(self.reply)
                 elif mode == MODE_PONG and data.find(self.trigger, start, end) >= 0:
                     self.events += 1
                     self._send(self.reply)
                 else:
                     self._text(data[start:end])
+            elif b0 == 0xC1:  # compressed final text frame (permessage-deflate, RFC 7692)
+                if mode == MODE_COUNT and not self.check_seq:
+                    # Only channel events are long enough to be compressed: count unread.
+                    counted += 1
+                else:
+                    payload = zlib.decompressobj(-15).decompress(data[start:end] + _DEFLATE_TAIL)
+                    if mode == MODE_COUNT and payload.find(_EVENT_MARK) >= 0:
+                        counted += 1
+                        self._check_seq(payload, 0, len(payload))
+                    else:
+                        self._text(payload)
             else:
                 self._control(b0, data[start:end])
             pos = end
@@ -365,6 +395,8 @@ class PusherClient(asyncio.Protocol):
 
     def _send(self, frame: bytes) -> None:
         if self.transport is not None and not self.lost:
+            if self.latency:
+                self.sent_ns = time.time_ns()
             self.transport.write(frame)
 
     def _fail(self, text: str) -> None:
@@ -473,6 +505,7 @@ async def connect(
     key: str,
     timeout: float = 30.0,
     client_class: type[PusherClient] | None = None,
+    offer_deflate: bool = False,
 ) -> PusherClient:
     """Open one connection and wait for ``connection_established``; ``client_class`` lets a
     scenario use a subclass (the soak's per-period accounting)."""
@@ -481,7 +514,7 @@ async def connect(
     cls = client_class or PusherClient
 
     def factory() -> PusherClient:
-        return cls(stats, host, key)
+        return cls(stats, host, key, offer_deflate)
 
     _, proto = await asyncio.wait_for(loop.create_connection(factory, "127.0.0.1", port), timeout)
     try:
@@ -501,6 +534,7 @@ async def open_many(
     auth_for: Callable[[int, str, str], str] | None = None,
     concurrency: int = 200,
     timeout: float = 60.0,
+    offer_deflate: bool = False,
 ) -> list[PusherClient]:
     """Open ``count`` connections (at most ``concurrency`` handshakes at a time) and subscribe
     connection i to ``channel_for(i)`` (None: no subscription)."""
@@ -509,7 +543,7 @@ async def open_many(
 
     async def one(i: int) -> None:
         async with sem:
-            c = await connect(port, stats, key, timeout)
+            c = await connect(port, stats, key, timeout, offer_deflate=offer_deflate)
             clients[i] = c
             ch = channel_for(i)
             if ch is not None:

@@ -105,6 +105,9 @@ class AppConfig:
     watchlist_enabled: bool = True
     webhooks: tuple[WebhookTarget, ...] = ()
     webhook_batching: bool = False
+    #: permessage-deflate (RFC 7692) for clients that offer it; shorter frames go uncompressed.
+    compression_enabled: bool = True
+    compression_min_bytes: int = 256
 
     def __post_init__(self) -> None:
         # ASCII only: str.isdigit() also accepts '²' and '١', which the SDKs refuse.

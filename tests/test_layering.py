@@ -374,6 +374,7 @@ PROTOCOL_ALL = {
         "WebSocketProtocolError",
         "close_frame",
         "control_frame",
+        "inflate_message",
         "parse_close_payload",
         "text_frame",
     ],

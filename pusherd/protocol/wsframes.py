@@ -4,12 +4,14 @@ Why our own: server frames are unmasked, so one event is one identical frame for
 subscriber; building it once (:func:`text_frame`) and writing the same ``bytes`` to each transport
 is the whole fan-out budget (house style §4). The reader keeps one small object per connection
 instead of a general-purpose protocol stack, which is most of a connection's memory.
-Handshakes are left to the ``websockets`` library; this module starts after the 101.
+Handshakes are answered by ``pusherd.transport.handshake`` (``websockets`` for unusual ones);
+this module starts after the 101, and inflates permessage-deflate messages (RFC 7692).
 """
 
 from __future__ import annotations
 
 import struct
+import zlib
 
 __all__ = [
     "MAX_EMPTY_FRAGMENTS",
@@ -24,6 +26,7 @@ __all__ = [
     "WebSocketProtocolError",
     "close_frame",
     "control_frame",
+    "inflate_message",
     "parse_close_payload",
     "text_frame",
 ]
@@ -110,6 +113,30 @@ def parse_close_payload(payload: bytes) -> tuple[int, str]:
     return code, reason
 
 
+#: Put back before inflating: the sender removed the flush's last four octets (RFC 7692 §7.2.2).
+_DEFLATE_TAIL = b"\x00\x00\xff\xff"
+
+
+def inflate_message(payload: bytes, max_bytes: int) -> bytes:
+    """The inflated payload of one compressed message (RFC 7692 §7.2.2), never more than
+    ``max_bytes``: zlib stops after ``max_bytes + 1`` bytes of output, so a zip bomb costs a
+    bounded buffer, not memory. A fresh inflater per message: the server asks every client for
+    ``client_no_context_takeover``, so no message refers back to an earlier one.
+
+    Raises:
+        WebSocketProtocolError: 1007 for data that is not DEFLATE (what ``ws`` answers), 1009
+            past ``max_bytes`` (RFC 6455 §7.4.1, a message too big to process).
+    """
+    inflater = zlib.decompressobj(-15)
+    try:
+        data = inflater.decompress(payload + _DEFLATE_TAIL, max_bytes + 1)
+    except zlib.error:
+        raise WebSocketProtocolError(1007, "invalid compressed data") from None
+    if len(data) > max_bytes or inflater.unconsumed_tail:
+        raise WebSocketProtocolError(1009, "message too big")
+    return data
+
+
 def _unmask(payload: bytes | bytearray, mask: bytes | bytearray) -> bytes:
     length = len(payload)
     if not length:
@@ -123,6 +150,8 @@ class FrameReader:
 
     Data frames are reassembled across continuations; control frames come out as they arrive.
     A declared length above ``max_message_bytes`` is refused before anything is buffered.
+    With ``is_deflate`` (permessage-deflate negotiated), a message whose first frame has RSV1 set
+    is inflated when complete, to at most ``max_message_bytes`` (RFC 7692 §6, §7.2.2).
 
     Every cost is linear in the bytes received, because a peer picks how its bytes are cut: the
     unread tail of a frame grows in place (a frame trickled in 4-byte reads must not be copied
@@ -133,14 +162,18 @@ class FrameReader:
     __slots__ = (
         "_buffer",
         "_empty_run",
+        "_fragment_compressed",
         "_fragment_count",
         "_fragment_opcode",
         "_fragments",
+        "is_deflate",
         "max_message_bytes",
     )
 
-    def __init__(self, max_message_bytes: int) -> None:
+    def __init__(self, max_message_bytes: int, *, is_deflate: bool = False) -> None:
         self.max_message_bytes = max_message_bytes
+        self.is_deflate = is_deflate
+        self._fragment_compressed = False
         #: Bytes of an incomplete frame; ``None`` (no allocation) between frames, the usual state.
         self._buffer: bytearray | None = None
         self._fragments: bytearray | None = None
@@ -174,7 +207,8 @@ class FrameReader:
         end = len(buffer)
         while end - offset >= 2:
             first, second = buffer[offset], buffer[offset + 1]
-            if first & 0x70:
+            if first & 0x70 and (first & 0x70 != 0x40 or not self.is_deflate):
+                # RSV1 means "compressed" once permessage-deflate is agreed (RFC 7692 §6).
                 raise WebSocketProtocolError(1002, "reserved bits set")
             if not second & 0x80:
                 raise WebSocketProtocolError(1002, "client frames must be masked")
@@ -197,7 +231,7 @@ class FrameReader:
             mask = buffer[offset + header - 4 : offset + header]
             payload = _unmask(buffer[offset + header : offset + header + length], mask)
             offset += header + length
-            self._on_frame(first & 0x80, first & 0x0F, payload, messages)
+            self._on_frame(first & 0xC0, first & 0x0F, payload, messages)
         if pending is None:
             if offset < end:
                 self._buffer = bytearray(memoryview(data)[offset:])
@@ -209,8 +243,12 @@ class FrameReader:
         return messages
 
     def _on_frame(
-        self, fin: int, opcode: int, payload: bytes, messages: list[tuple[int, bytes]]
+        self, flags: int, opcode: int, payload: bytes, messages: list[tuple[int, bytes]]
     ) -> None:
+        fin = flags & 0x80
+        if flags & 0x40 and opcode not in (OP_TEXT, OP_BINARY):
+            # RFC 7692 §6.1: RSV1 marks the first frame of a compressed data message only.
+            raise WebSocketProtocolError(1002, "reserved bits set")
         if opcode >= OP_CLOSE:
             if opcode > OP_PONG:
                 raise WebSocketProtocolError(1002, "unknown control opcode")
@@ -236,7 +274,10 @@ class FrameReader:
                 if self._empty_run > MAX_EMPTY_FRAGMENTS:
                     raise WebSocketProtocolError(1009, "too many empty fragments")
             if fin:
-                messages.append((self._fragment_opcode, bytes(fragments)))
+                message = bytes(fragments)
+                if self._fragment_compressed:
+                    message = inflate_message(message, self.max_message_bytes)
+                messages.append((self._fragment_opcode, message))
                 self._fragments = None
             return
         if opcode not in (OP_TEXT, OP_BINARY):
@@ -244,8 +285,11 @@ class FrameReader:
         if self._fragments is not None:
             raise WebSocketProtocolError(1002, "new message inside a fragmented one")
         if fin:
+            if flags & 0x40:
+                payload = inflate_message(payload, self.max_message_bytes)
             messages.append((opcode, payload))
         else:
+            self._fragment_compressed = bool(flags & 0x40)
             self._fragments = bytearray(payload)
             self._fragment_opcode = opcode
             self._fragment_count = 1

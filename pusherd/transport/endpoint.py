@@ -17,6 +17,8 @@ from pusherd.clock import Clock, IdFactory
 from pusherd.config import AppConfig, Settings
 from pusherd.hooks import KeyQuota, WebhookSink
 from pusherd.transport.actions import ChannelActions
+from pusherd.transport.deflate import DeflateParams, SharedDeflater, negotiate
+from pusherd.transport.handshake import HttpDate
 
 __all__ = ["LiveConnection", "WebSocketEndpoint"]
 
@@ -58,6 +60,11 @@ class WebSocketEndpoint:
         self.slow_consumers_dropped = 0
         self._background: set[asyncio.Task[None]] = set()
         self._sweeper: asyncio.Task[None] | None = None
+        self._http_date = HttpDate()
+        #: Compresses each event once for every socket that negotiated permessage-deflate.
+        self.deflater = SharedDeflater()
+        # One DeflateParams per outcome (a handful), shared by the sockets: not one per socket.
+        self._deflate_params: dict[DeflateParams, DeflateParams] = {}
 
     async def start(self) -> None:
         self._sweeper = asyncio.get_running_loop().create_task(self._sweep_forever())
@@ -70,6 +77,19 @@ class WebSocketEndpoint:
             self._sweeper = None
         if self._background:
             await asyncio.wait(set(self._background), timeout=self.settings.shutdown_grace_s)
+
+    def http_date(self) -> bytes:
+        """The ``Date`` header of an upgrade response (wall clock, formatted once a second)."""
+        return self._http_date.at(self.clock.time())
+
+    def negotiate_deflate(self, app: AppConfig, offers: str | None) -> DeflateParams | None:
+        """permessage-deflate for this socket, if the app allows it and the client offered it."""
+        if not app.compression_enabled:
+            return None
+        params = negotiate(offers, app.compression_min_bytes)
+        if params is None:
+            return None
+        return self._deflate_params.setdefault(params, params)
 
     def new_socket_id(self) -> str:
         """A socket id no live connection of this node holds (§1.3, checklist 3)."""

@@ -16,7 +16,6 @@ import asyncio
 import logging
 from collections import deque
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlsplit
 
 from websockets.http11 import Request
 from websockets.server import ServerProtocol
@@ -39,7 +38,15 @@ from pusherd.protocol.wsframes import (
     parse_close_payload,
     text_frame,
 )
+from pusherd.transport.deflate import DeflateParams
 from pusherd.transport.endpoint import WebSocketEndpoint
+from pusherd.transport.handshake import (
+    accept_response,
+    app_key_and_query,
+    parse_plain_upgrade,
+    protocol_error,
+    query_value,
+)
 
 __all__ = ["ENDPOINT_STATE_KEY", "PusherWebSocketProtocol"]
 
@@ -60,24 +67,9 @@ _NOT_AUTHORIZED = ConnectionRefused(
 )
 _AUTHORIZING_KINDS = (ChannelKind.PRIVATE, ChannelKind.PRESENCE, ChannelKind.ENCRYPTED)
 _PONG_TIMEOUT = ConnectionRefused(CloseCode.PONG_NOT_RECEIVED, "Pong reply not received")
-_SUPPORTED_VERSIONS = frozenset(("5", "6", "7"))
 _INTERNAL_ERROR = text_frame(
     b'{"event":"pusher:error","data":{"code":null,"message":"Internal server error"}}'
 )
-
-
-def _protocol_error(query: dict[str, str]) -> ConnectionRefused | None:
-    """The §1.2 version checks: missing 4008, not an integer 4006, outside 5–7 4007."""
-    version = query.get("protocol")
-    if version is None or version == "":
-        return ConnectionRefused(CloseCode.NO_VERSION, "No protocol version supplied")
-    if not (version.isascii() and version.isdigit()):
-        return ConnectionRefused(CloseCode.INVALID_VERSION, "Invalid version string format")
-    # Compared as text, not int(): a client picks the length, and int() refuses (raises) past
-    # 4,300 digits and costs quadratic time below that.
-    if version.lstrip("0") not in _SUPPORTED_VERSIONS:
-        return ConnectionRefused(CloseCode.UNSUPPORTED_VERSION, "Unsupported protocol version")
-    return None
 
 
 def _is_utf8(payload: bytes) -> bool:
@@ -95,7 +87,9 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         "_backlog",
         "_backlog_bytes",
         "_close_timer",
+        "_deflate",
         "_handshake",
+        "_is_upgrading",
         "_pending",
         "_reader",
         "_server_state",
@@ -120,9 +114,9 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.endpoint: WebSocketEndpoint = app_state[ENDPOINT_STATE_KEY]
         self._server_state = server_state
         self.transport: asyncio.Transport | None = None
-        self._handshake: ServerProtocol | None = ServerProtocol(
-            max_size=self.endpoint.settings.max_ws_frame_bytes
-        )
+        # Built only for a request the plain-upgrade parser leaves to websockets.
+        self._handshake: ServerProtocol | None = None
+        self._is_upgrading = True
         self._reader: FrameReader | None = None
         self.session: Session | None = None
         self.app: AppConfig | None = None
@@ -135,6 +129,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self._backlog: deque[bytes] | None = None
         self._backlog_bytes = 0
         self._close_timer: asyncio.TimerHandle | None = None
+        self._deflate: DeflateParams | None = None
 
     # -- asyncio.Protocol -------------------------------------------------------------------
 
@@ -147,7 +142,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         try:
             reader = self._reader
             if reader is None:
-                if self._handshake is not None:
+                if self._is_upgrading:
                     self._on_handshake_data(data)
                 return
             self.last_seen = self.endpoint.clock.monotonic()
@@ -187,6 +182,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.is_closing = True
         self._reader = None
         self._handshake = None
+        self._is_upgrading = False
         app, session = self.app, self.session
         if app is None or session is None:
             return
@@ -211,6 +207,13 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             return
         transport = self.transport
         assert transport is not None
+        deflate = self._deflate
+        if deflate is not None and len(ws_frame) >= deflate.min_frame_bytes:
+            deflater = self.endpoint.deflater
+            if ws_frame is deflater.last_plain and deflate.window_bits == deflater.last_bits:
+                ws_frame = deflater.last_frame  # the fan-out's 2nd..nth subscriber
+            elif ws_frame[0] == 0x81:
+                ws_frame = deflater.frame(ws_frame, deflate.window_bits)
         transport.write(ws_frame)
         if transport.get_write_buffer_size() > self.endpoint.settings.max_pending_bytes:
             # A reader this far behind would only grow our memory: reconnecting gives it a
@@ -263,9 +266,29 @@ class PusherWebSocketProtocol(asyncio.Protocol):
 
     # -- handshake --------------------------------------------------------------------------
 
+    def _app_prefix(self) -> str:
+        return self.endpoint.settings.path_prefix + "/app/"
+
     def _on_handshake_data(self, data: bytes) -> None:
         handshake = self._handshake
-        assert handshake is not None
+        if handshake is None:
+            upgrade = parse_plain_upgrade(data)
+            found = (
+                None if upgrade is None else app_key_and_query(upgrade.target, self._app_prefix())
+            )
+            if upgrade is not None and found is not None:
+                self._is_upgrading = False
+                app = self.endpoint.apps_by_key.get(found[0])
+                if app is not None and upgrade.extensions is not None:
+                    self._deflate = self.endpoint.negotiate_deflate(app, upgrade.extensions)
+                offer = None if self._deflate is None else self._deflate.response
+                # The 101 goes out in the same write as the first frame: one syscall.
+                response = accept_response(upgrade, self.endpoint.http_date(), offer)
+                self._open(found[0], found[1], upgrade.origin, response)
+                return
+            handshake = self._handshake = ServerProtocol(
+                max_size=self.endpoint.settings.max_ws_frame_bytes
+            )
         handshake.receive_data(data)
         events = handshake.events_received()
         if not events:
@@ -275,32 +298,38 @@ class PusherWebSocketProtocol(asyncio.Protocol):
             return
         request = events[0]
         assert isinstance(request, Request)
-        try:
-            target = urlsplit(request.path)
-        except ValueError:  # e.g. "//[::1/app/…": not a path we serve
-            target = None
-        prefix = self.endpoint.settings.path_prefix + "/app/"
-        key = target.path[len(prefix) :] if target and target.path.startswith(prefix) else ""
-        if target is None or not key or "/" in key:
+        found = app_key_and_query(request.path, self._app_prefix())
+        if found is None:
             handshake.send_response(handshake.reject(404, "Path not found\n"))
             self._flush_handshake(handshake)
             self._drop()
             return
-        response = handshake.accept(request)
-        handshake.send_response(response)
+        answer = handshake.accept(request)
+        handshake.send_response(answer)
         self._flush_handshake(handshake)
         self._handshake = None
-        if response.status_code != 101:
+        self._is_upgrading = False
+        if answer.status_code != 101:
             self._drop()
             return
-        self._reader = FrameReader(self.endpoint.settings.max_ws_frame_bytes)
+        self._open(found[0], found[1], request.headers.get("Origin"), b"")
+
+    def _open(self, key: str, query_string: str, origin: str | None, response: bytes) -> None:
+        """The socket is a WebSocket now: check version and app (§1.2), then establish.
+
+        ``response`` is the 101 not yet written (empty when already written).
+        """
+        self._reader = FrameReader(
+            self.endpoint.settings.max_ws_frame_bytes, is_deflate=self._deflate is not None
+        )
         self.last_seen = self.endpoint.clock.monotonic()
-        query = dict(parse_qsl(target.query))
-        refusal = _protocol_error(query) or self._app_refusal(key, request.headers.get("Origin"))
+        version = query_value(query_string, "protocol")
+        refusal = protocol_error(version) or self._app_refusal(key, origin)
         if refusal is not None:
+            self._write(response)
             self.refuse(refusal)
             return
-        self._establish()
+        self._establish(response)
 
     def _app_refusal(self, key: str, origin: str | None) -> ConnectionRefused | None:
         app = self.endpoint.apps_by_key.get(key)
@@ -316,7 +345,7 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.app = app
         return None
 
-    def _establish(self) -> None:
+    def _establish(self, response: bytes) -> None:
         app = self.app
         assert app is not None
         self.socket_id = self.endpoint.new_socket_id()
@@ -329,7 +358,8 @@ class PusherWebSocketProtocol(asyncio.Protocol):
         self.established_at = self.last_seen
         self.endpoint.register(self, app.app_id)
         self._write(
-            text_frame(connection_established_frame(self.socket_id, app.activity_timeout_s))
+            response
+            + text_frame(connection_established_frame(self.socket_id, app.activity_timeout_s))
         )
 
     def _flush_handshake(self, handshake: ServerProtocol) -> None:

@@ -49,6 +49,8 @@ max_cache_event_bytes = 4096
 user_authentication_timeout_s = 30
 watchlist_enabled = false
 webhook_batching = true
+compression_enabled = false
+compression_min_bytes = 1024
 
 [[apps.webhooks]]
 url = "https://hooks.example/pusher"
@@ -121,6 +123,8 @@ def test_apps_file_with_every_field(tmp_path: Path) -> None:
             WebhookTarget("http://127.0.0.1:9000/all"),
         ),
         webhook_batching=True,
+        compression_enabled=False,
+        compression_min_bytes=1024,
     )
     # An integer id is read as its decimal string; the rest default.
     assert second == AppConfig(app_id="4", key="second-key", secret=Secret("second-secret"))

@@ -77,7 +77,7 @@ def bench_key() -> str:
 
 def _peppers() -> Peppers:
     """The bench's fixed pepper: both processes must hash the one key alike."""
-    return Peppers.from_texts("bench-pepper")
+    return Peppers.from_texts("bench-pepper-for-the-data-api-benchmark")
 
 
 def build(mode: str) -> Starlette:

@@ -14,6 +14,7 @@ from starlette.routing import Mount
 
 from auth.app import build_auth_app
 from auth.channel_auth import AppCredentials
+from auth.config import AuthOptions
 from auth.keys import issue_key
 from auth.pepper import Peppers
 from auth.policy import Policy, default_policy
@@ -105,14 +106,16 @@ class Harness:
         policy: Policy | None = None,
         limiter: RateLimiter | None = None,
         usage: UsageCounter | None = None,
+        auth_options: AuthOptions | None = None,
     ) -> Harness:
         policy = policy if policy is not None else default_policy()
         api_clock = ApiClock(clock)
         store = MemoryKeyStore()
         rng = random.Random(11)
         hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
-        peppers = Peppers.from_texts("data-api-test-pepper")
+        peppers = Peppers.from_texts("data-api-test-pepper-of-at-least-32-chars")
         auth_app = build_auth_app(
+            options=auth_options,
             peppers=peppers,
             store=store,
             policy=policy,

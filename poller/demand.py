@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from poller.model import Match, StatusBucket
 from poller.ondemand import OnDemandBoard
@@ -61,6 +61,7 @@ class Demand:
         sport: str,
         board: OnDemandBoard | None,
         prestart_window_s: float,
+        fastest_live_s: float = 10.0,
         max_ids: int = 20,
         offsets: tuple[float, ...] = PREFETCH_OFFSETS_S,
         hourly_cap: int = 60,
@@ -69,6 +70,9 @@ class Demand:
         self.sport = sport
         self._board = board
         self._prestart_window_s = prestart_window_s
+        self._fastest_live_s = fastest_live_s
+        #: (virtual minute, calls left in it) as the upstream's headers last said.
+        self._minute_left: tuple[int, int] | None = None
         self._max_ids = max_ids
         self._offsets = offsets
         self._hourly_cap = hourly_cap
@@ -82,6 +86,16 @@ class Demand:
         self._not_before = -math.inf
         self.picked: Picked | None = None
         self._down_posted: float | None = None
+
+    def observe_quota(self, minute_remaining: int | None, now: float) -> None:
+        if minute_remaining is not None:
+            self._minute_left = (int(now // 60), minute_remaining)
+
+    def _minute_spare(self, now: float) -> float:
+        if self._minute_left is None or self._minute_left[0] != int(now // 60):
+            return math.inf
+        live_due = math.ceil((60 - now % 60) / self._fastest_live_s) + 1
+        return self._minute_left[1] - live_due
 
     async def pull(self, now: float) -> None:
         """Move asked ids from the board into the queue (at most once per ``pull_every_s``)."""
@@ -137,7 +151,8 @@ class Demand:
             return None
         priority, ids = picked
         made = self._made.get((int(now // 3600), priority), 0)
-        if not admits(priority, gate(made, self._hourly_cap)):
+        room = replace(gate(made, self._hourly_cap), minute_spare=self._minute_spare(now))
+        if not admits(priority, room):
             return None
         self.picked = Picked(priority, ids)
         return self.picked

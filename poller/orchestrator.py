@@ -78,15 +78,19 @@ class Gate:
     hourly_cap: int = 60
     #: Never start a low-priority call this close to a due live poll.
     min_live_gap_s: float = 5.0
+    #: Calls the upstream's current minute has left beyond the live polls still due in it
+    #: (``inf`` while unknown).
+    minute_spare: float = math.inf
 
 
 def admits(priority: Priority, gate: Gate) -> bool:
     """Whether a call of ``priority`` may go out now without costing a live poll anything.
 
     Live priority is governed by the live plan itself (always admitted here). The others need a
-    closed breaker (a half-open probe is live work), a token beyond the one kept for live, the
-    next live poll not imminent, quota beyond the live plan's whole demand for the day (on-demand
-    only above it; prefetch and reference with a 10 % slack on top) and their hourly cap.
+    closed breaker (a half-open probe is live work), a token beyond the one kept for live, room
+    in the upstream's minute beyond the live polls due in it, the next live poll not imminent,
+    quota beyond the live plan's whole demand for the day (on-demand only above it; prefetch and
+    reference with a 10 % slack on top) and their hourly cap.
     """
     if priority is Priority.LIVE:
         return True
@@ -94,6 +98,8 @@ def admits(priority: Priority, gate: Gate) -> bool:
         return False
     if gate.next_live_in_s < gate.min_live_gap_s or gate.made_this_hour >= gate.hourly_cap:
         return False
+    if gate.minute_spare < 1:
+        return False  # the upstream's per-minute window is spoken for by live polls
     slack = 1.0 if priority is Priority.ON_DEMAND else 1.1
     return gate.usable - math.ceil(gate.live_demand * slack) > 0
 

@@ -129,6 +129,7 @@ class SportPoller:
             sport=sport,
             board=parts.on_demand,
             prestart_window_s=parts.cadence.prestart_window_s,
+            fastest_live_s=min(parts.cadence.live_s, parts.cadence.closing_s),
             offsets=parts.prefetch_offsets_s,
         )
         #: When the upstream started failing the live poll (None: it answers).
@@ -285,6 +286,7 @@ class SportPoller:
     def _observe_quota(self, fetch: Fetch, now: float) -> None:
         quota = fetch.quota
         self.p.budget.observe(remaining=quota.daily_remaining, limit=quota.daily_limit, now=now)
+        self.demand.observe_quota(quota.minute_remaining, now)
         if quota.minute_remaining == 0:
             self.p.bucket.drain(now)
 

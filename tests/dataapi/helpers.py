@@ -18,6 +18,7 @@ from auth.keys import issue_key
 from auth.policy import Policy, default_policy
 from auth.store import MemoryKeyStore
 from dataapi.app import build_data_api
+from dataapi.ondemand import OnDemand
 from dataapi.ratelimit import MemoryRateLimiter, RateLimiter
 from dataapi.reader import SqlMatchReader
 from dataapi.resources import DataResources
@@ -103,6 +104,7 @@ class Harness:
         policy: Policy | None = None,
         limiter: RateLimiter | None = None,
         usage: UsageCounter | None = None,
+        on_demand: OnDemand | None = None,
     ) -> Harness:
         policy = policy if policy is not None else default_policy()
         api_clock = ApiClock(clock)
@@ -123,6 +125,7 @@ class Harness:
                 cache=CacheReader(cache),
                 history=SqlMatchReader(engine=engine),
                 clock=api_clock,
+                on_demand=on_demand,
             ),
             verifier=AuthKeyIdentities(
                 verifier=auth_app.state.auth_service.verifier, policy=policy

@@ -10,7 +10,10 @@ import httpx
 from poller.cache import DataCache
 from poller.clock import FakeClock
 from poller.config import HostConfig, Secret, load_catalogue
+from poller.costs import CostLedger
 from poller.metrics import PollerMetrics
+from poller.ondemand import OnDemandBoard
+from poller.orchestrator import PREFETCH_OFFSETS_S
 from poller.plan import DEFAULT_CADENCES
 from poller.poll import PollerParts, SportPoller
 from poller.providers.apisports import ApiSportsProvider
@@ -54,6 +57,9 @@ def make_poller(
     routing: RoutingOptions | None = None,
     cache: DataCache | None = None,
     refresh: RefreshCadence | None = None,
+    on_demand: OnDemandBoard | None = None,
+    costs: CostLedger | None = None,
+    prefetch_offsets_s: tuple[float, ...] = PREFETCH_OFFSETS_S,
 ) -> SportPoller:
     metrics = metrics or PollerMetrics()
     provider = ApiSportsProvider(
@@ -63,6 +69,7 @@ def make_poller(
         clock=clock,
         timeout_s=2.0,
         metrics=metrics,
+        on_call=costs.called if costs is not None else None,
     )
     parts = PollerParts(
         provider=provider,
@@ -81,6 +88,9 @@ def make_poller(
         routing=routing or RoutingOptions(),
         cache=cache,
         refresh=refresh if refresh is not None else RefreshCadence(),
+        on_demand=on_demand,
+        prefetch_offsets_s=prefetch_offsets_s,
+        costs=costs,
     )
     return SportPoller(sport, parts)
 

@@ -37,6 +37,8 @@ logger = logging.getLogger("poller.demand")
 RECENT_S = 120.0
 #: Upstream trouble on a by-id call: wait this long before trying the queue again.
 RETRY_S = 30.0
+#: The gate said no: look again after this long (within a 202's ``Retry-After``).
+REFUSED_RECHECK_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +116,22 @@ class Demand:
                 self.queue.want(match_id, Priority.ON_DEMAND, now)
 
     def observe(self, kickoffs: Mapping[int, float], now: float) -> None:
-        """Queue the fixtures whose prefetch stage went up; forget those that kicked off."""
+        """Queue the fixtures whose prefetch stage went up; hand those the live plan now owns
+        (its pre-start window, kick-off) back to it: a by-id fetch never becomes live work
+        that bypasses the quota gate, so live cadence and call counts stay the plan's."""
+        owned: dict[int, Priority] = {}
         for match_id, kickoff in kickoffs.items():
+            owned[match_id] = fixture_priority(
+                kickoff, now, prestart_window_s=self._prestart_window_s, offsets=self._offsets
+            )
             stage = prefetch_stage(kickoff, now, self._offsets)
-            if stage > self.stage.get(match_id, 0):
-                priority = fixture_priority(
-                    kickoff, now, prestart_window_s=self._prestart_window_s, offsets=self._offsets
-                )
-                self.queue.want(match_id, priority, now)
+            if stage > self.stage.get(match_id, 0) and owned[match_id] is not Priority.LIVE:
+                self.queue.want(match_id, owned[match_id], now)
         for match_id, entry in list(self.queue.entries.items()):
-            if entry.priority is not Priority.ON_DEMAND and match_id not in kickoffs:
-                del self.queue.entries[match_id]  # started or gone: live polling has it
+            if entry.priority is Priority.ON_DEMAND:
+                continue
+            if owned.get(match_id, Priority.LIVE) is Priority.LIVE:
+                del self.queue.entries[match_id]  # the live plan has it now
         for match_id in [i for i in self.stage if i not in kickoffs]:
             del self.stage[match_id]
 
@@ -153,6 +160,7 @@ class Demand:
         made = self._made.get((int(now // 3600), priority), 0)
         room = replace(gate(made, self._hourly_cap), minute_spare=self._minute_spare(now))
         if not admits(priority, room):
+            self._not_before = now + REFUSED_RECHECK_S  # the reasons rarely clear sooner
             return None
         self.picked = Picked(priority, ids)
         return self.picked

@@ -12,7 +12,8 @@ id wanted by id) at the highest priority any asker gave it, so an on-demand read
 prefetch of the same fixture are one upstream call, and :func:`take` batches the entries of the
 best priority into one ``ids=`` call. A fixture escalates as kick-off nears
 (:func:`fixture_priority`): reference-level while far off, prefetched at 2 h, 1 h and 30 min
-before it (:func:`prefetch_stage`), and live once the live plan's pre-start window opens.
+before it (:func:`prefetch_stage`), and live once the live plan's pre-start window opens — from
+then on the live plan's own pre-start polls own it, so no by-id fetch ever counts as live work.
 """
 
 from __future__ import annotations

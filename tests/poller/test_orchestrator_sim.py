@@ -20,12 +20,13 @@ from dataapi.store import open_match_engine
 from poller.clock import FakeClock
 from poller.costs import CostLedger
 from poller.ondemand import Asked, MemoryOnDemand
+from poller.orchestrator import PREFETCH_OFFSETS_S
 from poller.simulator.app import RequestRecord, Simulator, build_app
-from poller.simulator.demo import LEAGUES, football_match
+from poller.simulator.demo import LEAGUES, demo_day, football_match
 from poller.simulator.quota import Account
 from poller.simulator.scenario import Side
 from poller.simulator.world import World
-from tests.poller.conftest import PAID_KEY, SAMPLE_DAY
+from tests.poller.conftest import FREE_KEY, PAID_KEY, SAMPLE_DAY
 from tests.poller.helpers import RecordingPublisher, drive, make_poller
 
 KICKOFF = SAMPLE_DAY + 15 * 3600
@@ -191,3 +192,37 @@ async def test_the_recorded_cost_equals_calls_times_the_price_per_day_in_sql(
         {"host": "sim/football", "endpoint": "fixtures", "priority": "live"},
     )
     assert exported == pytest.approx(by_priority["live"] * PRICE)
+
+
+async def free_day(sport: str, offsets: tuple[float, ...]) -> tuple[list[tuple[float, str]], int]:
+    clock = FakeClock(SAMPLE_DAY)
+    sim = Simulator(
+        world=World(demo_day(7, SAMPLE_DAY), clock=clock), accounts={FREE_KEY: Account(FREE_KEY)}
+    )
+    sim.gate_free_ids = True
+    costs = CostLedger(price_per_call=1.0, hosts={}, registry=CollectorRegistry())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=build_app(sim))) as http:
+        poller = make_poller(
+            sport,
+            "http://sim",
+            http,
+            clock,
+            key=FREE_KEY,
+            publisher=RecordingPublisher(),
+            daily_limit=100,
+            minute_limit=10,
+            costs=costs,
+            prefetch_offsets_s=offsets,
+        )
+        await drive(poller, clock, SAMPLE_DAY + 86_400)
+    live = sum(row.calls for row in costs.pending_rows() if row.priority == "live")
+    return [(r.at, str(sorted(r.params.items()))) for r in sim.log], live
+
+
+@pytest.mark.parametrize("sport", ["football", "basketball"])
+async def test_prefetching_never_changes_a_free_plan_days_live_calls(sport: str) -> None:
+    """No spare quota: kick-off prefetches never go out, not even escalated near kick-off."""
+    without, live_without = await free_day(sport, ())
+    with_prefetch, live_with = await free_day(sport, PREFETCH_OFFSETS_S)
+    assert with_prefetch == without
+    assert live_with == live_without

@@ -30,6 +30,7 @@ from dataapi.errors import (
     TooManyRequests,
 )
 from dataapi.freshness import json_response
+from dataapi.ondemand import stale_headers
 from dataapi.openapi import openapi_document
 from dataapi.ratelimit import RateLimiter, rate_headers
 from dataapi.resources import Body, DataResources
@@ -98,7 +99,7 @@ class _Gate:
                 orjson.dumps(body.payload),
                 request_headers=request.headers,
                 max_age_s=body.max_age_s,
-                headers=headers,
+                headers=headers if body.stale_s is None else headers | stale_headers(body.stale_s),
             )
         except DataApiProblem as problem:
             response = problem_response(problem, headers)

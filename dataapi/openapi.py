@@ -70,6 +70,16 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     responses |= {
         code: {"description": text, "content": problem} for code, text in _REFUSALS.items()
     }
+    if spec.name == "match":  # a miss is queued for the poller (dataapi.ondemand)
+        responses["202"] = {
+            "description": "Not in the cache or the store: a fetch is queued; see `Retry-After`",
+            "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+            "content": problem,
+        }
+        responses["503"] = {
+            "description": "The on-demand queue is full or unreachable",
+            "content": problem,
+        }
     return {
         "operationId": f"{spec.name}{'_all' if '{sport}' not in spec.path else ''}",
         "summary": spec.summary,

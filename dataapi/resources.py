@@ -2,8 +2,9 @@
 
 Live state comes from the poller's read cache (:class:`LiveCache`, satisfied by
 ``poller.cache.CacheReader``), history from the match store (:class:`MatchHistory`, satisfied
-by :class:`~dataapi.reader.SqlMatchReader`). Nothing here calls the upstream: data neither has
-is a 404 (issue 11 item 2; the on-demand fetch queue of item 3 is not built yet).
+by :class:`~dataapi.reader.SqlMatchReader`). Nothing here calls the upstream: a match
+neither has is asked of the poller's orchestrator (:mod:`dataapi.ondemand`: 202, or 404 once the
+upstream said it does not exist), and data served while the upstream is down says how stale.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from dataapi.access import KeyIdentity, check_history
 from dataapi.errors import BadParameter, NotFound, Unavailable
+from dataapi.ondemand import OnDemand, miss, stale_seconds
 from dataapi.params import (
     day_start_s,
     decode_cursor,
@@ -91,6 +93,8 @@ class Clock(Protocol):
 class Body:
     payload: dict[str, Any]
     max_age_s: int
+    #: Seconds behind while the upstream is down (``Age``, ``X-Data-Stale-Seconds``).
+    stale_s: int | None = None
 
 
 def _newest(items: Sequence[Mapping[str, Any]]) -> str | None:
@@ -119,12 +123,14 @@ class DataResources:
         history: MatchHistory,
         clock: Clock,
         base_path: str = "/api/v1",
+        on_demand: OnDemand | None = None,
     ) -> None:
         self._sports = tuple(sports)
         self._cache = cache
         self._history = history
         self._clock = clock
         self._base = base_path
+        self._on_demand = on_demand
         self._started_at = iso_z(clock.time())
 
     async def _sql(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
@@ -242,7 +248,7 @@ class DataResources:
         stored = await self._sql(self._history.match, sport, match_id)
         live = await self._cache.match(sport, match_id)
         if stored is None and live is None:
-            raise NotFound(f"no match {match_id} in {sport} (not fetched, or past retention)")
+            raise await miss(self._on_demand, sport, match_id)
         if stored is not None:
             check_history(identity, _start_s(stored["start_time"]), self._clock.time())
         state = dict(stored or {})
@@ -250,9 +256,15 @@ class DataResources:
             state.update(live)  # the cache is at least as fresh: the live compact state wins
         state["events"] = await self._sql(self._history.timeline, sport, match_id)
         is_live = state.get("status") in ("live", "break", "suspended")
+        now = self._clock.time()
+        updated = state.get("last_updated")
+        stale = await stale_seconds(
+            self._on_demand, sport, state, now, _start_s(updated) if updated else now
+        )
         return Body(
-            {"data": state, "last_updated": state.get("last_updated")},
+            {"data": state, "last_updated": updated},
             LIVE_MAX_AGE_S if is_live else HISTORY_MAX_AGE_S,
+            stale,
         )
 
     async def team_matches(

@@ -10,7 +10,15 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["VERSION_TABLE", "leagues", "match_events", "matches", "metadata", "teams"]
+__all__ = [
+    "VERSION_TABLE",
+    "leagues",
+    "match_events",
+    "matches",
+    "metadata",
+    "teams",
+    "upstream_costs",
+]
 
 #: Alembic's version table for this chain. Not auth's ``alembic_version``: the two packages
 #: migrate independently (each can go up and down alone) in one shared database.
@@ -81,4 +89,17 @@ match_events = sa.Table(
     sa.Column("home_score", sa.Integer, nullable=True),
     sa.Column("away_score", sa.Integer, nullable=True),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
+)
+
+#: Upstream calls and their cost per UTC day, host, endpoint and orchestrator priority, for the
+#: console (issue 11 item 3; written by the poller through ``dataapi.costs``). Migration 0002.
+upstream_costs = sa.Table(
+    "data_upstream_costs",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("host", sa.String(200), primary_key=True),
+    sa.Column("endpoint", sa.String(64), primary_key=True),
+    sa.Column("priority", sa.String(16), primary_key=True),
+    sa.Column("calls", sa.BigInteger, nullable=False),
+    sa.Column("cost", sa.Float, nullable=False),
 )

@@ -10,7 +10,8 @@ reads ``os.environ``.
 
 Publishing to Redis also records every match and event into the data API's match store
 (``DATABASE_URL``, else ``pusherd-data.sqlite3``; ``DATA_API_RETENTION_DAYS``, 365), the record
-pusherd's ``/api/v1`` reads history from.
+pusherd's ``/api/v1`` reads history from, keeps each day's upstream call costs there
+(``POLLER_PRICE_PER_CALL``), and takes the data API's on-demand asks from Redis.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ from redis.backoff import ExponentialBackoff
 from poller.cache import DataCache, MemoryCache, RedisCache
 from poller.clock import Clock, SystemClock
 from poller.config import PollerSettings, SettingsError, load_settings
+from poller.costs import CostSink
 from poller.metrics import PollerMetrics
+from poller.ondemand import OnDemandBoard, RedisOnDemand
 from poller.publish import BusPublisher, CallbackPublisher, Publisher
 from poller.record import MatchRecorder
 from poller.service import running_poller
@@ -97,6 +100,8 @@ async def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         snapshots: SnapshotStore = MemorySnapshots()
         cache: DataCache | None = None
         recorder: MatchRecorder | None = None
+        on_demand: OnDemandBoard | None = None
+        cost_sink: CostSink | None = None
         retention_s = 0.0
         if args.print_only:
             publisher = CallbackPublisher(deliver=_printer, app_id=settings.app_id)
@@ -112,7 +117,9 @@ async def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             )
             snapshots = RedisSnapshots(redis=redis, prefix=settings.redis_prefix)
             cache = RedisCache(redis=redis, prefix=settings.redis_prefix)
-            recorder, retention_s = _match_store(environ, stack)
+            recorder, cost_sink, retention_s = _match_store(environ, stack)
+            # pusherd's data API asks for missing matches through the same Redis.
+            on_demand = RedisOnDemand(redis=redis, prefix=settings.redis_prefix)
         await stack.enter_async_context(
             running_poller(
                 settings,
@@ -123,6 +130,8 @@ async def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 cache=cache,
                 recorder=recorder,
                 retention_s=retention_s,
+                on_demand=on_demand,
+                cost_sink=cost_sink,
                 tick_s=0.25 if args.simulate else 0.5,
             )
         )
@@ -133,9 +142,10 @@ async def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _match_store(
     environ: Mapping[str, str], stack: contextlib.AsyncExitStack
-) -> tuple[MatchRecorder, float]:
+) -> tuple[MatchRecorder, CostSink, float]:
     """The data API's SQL store, migrated, open until ``stack`` closes (this is the poller's
     composition root, the one poller module that may reach into ``dataapi``)."""
+    from dataapi.costs import SqlCostStore
     from dataapi.store import DEFAULT_DATABASE_URL, SqlMatchStore, open_match_engine
 
     days = environ.get("DATA_API_RETENTION_DAYS", "365")
@@ -143,7 +153,7 @@ def _match_store(
         raise SettingsError(f"DATA_API_RETENTION_DAYS must be a positive integer, got {days!r}")
     url = environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
     engine = stack.enter_context(open_match_engine(url))
-    return SqlMatchStore(engine=engine), int(days) * 86_400.0
+    return SqlMatchStore(engine=engine), SqlCostStore(engine=engine), int(days) * 86_400.0
 
 
 def _paid_demo(settings: PollerSettings) -> PollerSettings:

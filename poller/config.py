@@ -69,6 +69,8 @@ class PollerSettings:
     max_ids_per_call: int = 20
     #: Keep fetching a finished match by id this long, for late corrections (§7.5).
     finished_grace_s: float = 600.0
+    #: What one upstream call costs on the plan (the cost ledger's price; 0 counts calls only).
+    price_per_call: float = 0.0
 
     @property
     def sports(self) -> tuple[str, ...]:
@@ -160,5 +162,6 @@ def load_settings(
         minute_limit=_int(environ, "POLLER_MINUTE_LIMIT", 10),
         quota_reserve=_int(environ, "POLLER_QUOTA_RESERVE", 5),
         timeout_s=_float(environ, "POLLER_TIMEOUT_S", 10.0),
+        price_per_call=_float(environ, "POLLER_PRICE_PER_CALL", 0.0),
         catalogue_path=Path(environ.get("POLLER_LEAGUES_FILE", str(DEFAULT_CATALOGUE_PATH))),
     )

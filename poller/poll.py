@@ -12,38 +12,36 @@ so nothing is lost to a publish failure or a restart.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
 
-from poller.cache import DataCache, cache_entries
-from poller.catalogue import LeagueCatalogue
-from poller.clock import Clock
+from poller.cache import cache_entries
+from poller.demand import Demand, kickoffs
 from poller.detect import Change, MatchState, detect
 from poller.livestate import LiveFacts, live_facts
-from poller.metrics import PollerMetrics
 from poller.model import StatusBucket
 from poller.normalize import NormalizeError, normalize_item, raw_is_live, raw_match_id
 from poller.once import Once
-from poller.plan import Cadence, PlanInput, live_demand, plan_next
+from poller.orchestrator import KIND_PRIORITY, Gate, Priority
+from poller.parts import PollerParts
+from poller.plan import PlanInput, live_demand, plan_next
 from poller.providers.base import (
     AuthRejected,
     Fetch,
-    Provider,
     QuotaExhausted,
     RateLimited,
     Unavailable,
     UpstreamError,
 )
-from poller.publish import Publisher, PublishError
+from poller.publish import PublishError
 from poller.reference import ReferenceRefresher
-from poller.refplan import RefreshCadence, spare_calls
-from poller.resilience import Backoff, BreakerState, CircuitBreaker, QuotaBudget, TokenBucket
-from poller.routing import Outbound, RoutingOptions, route
-from poller.snapshots import SnapshotStore
+from poller.refplan import spare_calls
+from poller.resilience import BreakerState
+from poller.routing import Outbound, route
 
-__all__ = ["PollerParts", "SportPoller"]
+__all__ = ["SportPoller"]
 
 logger = logging.getLogger("poller.poll")
 FIXTURES_EVERY_S = 3 * 3600.0
@@ -51,28 +49,6 @@ PRUNE_AFTER_S = 36 * 3600.0
 RATE_LIMITED_PAUSE_S = 15.0
 #: Football and basketball clocks tick every minute; baseball innings can run 20 minutes.
 STALE_AFTER_S = 25 * 60.0
-
-
-@dataclass(slots=True)
-class PollerParts:
-    """The collaborators of one sport's loop (built once in :mod:`poller.service`)."""
-
-    provider: Provider
-    publisher: Publisher
-    snapshots: SnapshotStore
-    catalogue: LeagueCatalogue
-    clock: Clock
-    budget: QuotaBudget
-    bucket: TokenBucket
-    breaker: CircuitBreaker
-    backoff: Backoff
-    cadence: Cadence
-    metrics: PollerMetrics
-    routing: RoutingOptions = field(default_factory=RoutingOptions)
-    finished_grace_s: float = 600.0
-    cache: DataCache | None = None
-    #: Reference-data refreshes on spare quota (needs ``cache``); None turns them off.
-    refresh: RefreshCadence | None = field(default_factory=RefreshCadence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +93,15 @@ class SportPoller:
             self.reference = ReferenceRefresher(
                 sport=sport, provider=parts.provider, cache=parts.cache, cadence=parts.refresh
             )
+        self.demand = Demand(
+            sport=sport,
+            board=parts.on_demand,
+            prestart_window_s=parts.cadence.prestart_window_s,
+            fastest_live_s=min(parts.cadence.live_s, parts.cadence.closing_s),
+            offsets=parts.prefetch_offsets_s,
+        )
+        #: When the upstream started failing the live poll (None: it answers).
+        self._down_since: float | None = None
 
     async def load(self) -> None:
         """Resume from the last saved state (restart without re-sending or missing events)."""
@@ -132,6 +117,8 @@ class SportPoller:
             return await self._flush(now)
         if self.is_stopped:
             return 3600.0
+        await self.demand.pull(now)
+        self.demand.observe(self._kickoffs(now), now)
         kind = self._due(now)
         if kind is None:
             return self._wait(now)
@@ -142,10 +129,19 @@ class SportPoller:
             return max(0.1, self.p.bucket.wait_s(now))
         self.p.metrics.set_circuit(self.sport, self.p.breaker.state)
         self.p.budget.spend(now)
+        if self.p.costs is not None:
+            self.p.costs.working_at(self.sport, self._priority(kind))
         try:
             fetch = await self._call(kind, now)
         except UpstreamError as exc:
-            return self._failed(kind, exc, now)
+            delay = self._failed(kind, exc, now)
+            await self.demand.post_health(self._down_since)
+            return delay
+        if kind == "demand":
+            found = (raw_match_id(self.sport, raw) for raw in fetch.items)
+            await self.demand.fetched((i for i in found if i is not None), self._kickoffs(now), now)
+        self._down_since = None
+        await self.demand.post_health(self._down_since)
         self.p.breaker.record_success()
         self.p.metrics.set_circuit(self.sport, self.p.breaker.state)
         self.p.metrics.polls.labels(sport=self.sport, kind=kind).inc()
@@ -165,12 +161,18 @@ class SportPoller:
     # -- what is due -------------------------------------------------------------------------
 
     def _due(self, now: float) -> str | None:
+        """Live > on-demand > prefetch > reference (:mod:`poller.orchestrator`)."""
         if now >= self.next_live_at and self.p.budget.usable(now) > 0:
             return "live"
         if self._final_due_at() <= now and self.p.budget.remaining(now) > 0:
             return "detail"  # may dip into the reserve: final scores matter most
+        picked = self.demand.due(now, lambda made, cap: self._gate(now, made, cap))
+        if picked is not None and picked.priority <= Priority.ON_DEMAND:
+            return "demand"
         if now >= self.next_fixtures_at and self.p.budget.usable(now) > 0:
             return "fixtures"
+        if picked is not None:
+            return "demand"
         if self.reference is not None and now >= self.reference.next_at:
             plan_input, _ = self._plan_input(now)
             spare = spare_calls(
@@ -191,11 +193,32 @@ class SportPoller:
                 return "reference"
         return None
 
+    def _gate(self, now: float, made: int, cap: int) -> Gate:
+        plan_input, _ = self._plan_input(now)
+        return Gate(
+            usable=self.p.budget.usable(now),
+            live_demand=live_demand(self.p.cadence, plan_input),
+            tokens=self.p.bucket.tokens(now),
+            is_breaker_closed=self.p.breaker.state is BreakerState.CLOSED,
+            next_live_in_s=self.next_live_at - now,
+            made_this_hour=made,
+            hourly_cap=cap,
+        )
+
+    def _kickoffs(self, now: float) -> dict[int, float]:
+        return kickoffs((s.match for s in self.states.values()), now)
+
+    def _priority(self, kind: str) -> Priority:
+        if kind == "demand" and self.demand.picked is not None:
+            return self.demand.picked.priority
+        return KIND_PRIORITY.get(kind, Priority.REFERENCE)
+
     def _final_due_at(self) -> float:
         return min((due for due, _ in self._finishing.values()), default=float("inf"))
 
     def _wait(self, now: float) -> float:
         nxt = min(self.next_live_at, self._final_due_at(), self.next_fixtures_at)
+        nxt = min(nxt, max(now, self.demand.next_at(self._kickoffs(now), now)))
         if self.reference is not None:
             nxt = min(nxt, max(now, self.reference.next_at))
         return max(0.0, nxt - now)
@@ -203,6 +226,8 @@ class SportPoller:
     async def _call(self, kind: str, now: float) -> Fetch:
         if kind == "reference" and self.reference is not None:
             return await self.reference.fetch()
+        if kind == "demand" and self.demand.picked is not None:
+            return await self.p.provider.by_ids(self.sport, self.demand.picked.ids)
         if kind == "detail":
             ids = sorted(i for i, (due, _) in self._finishing.items() if due <= now)
             return await self.p.provider.by_ids(self.sport, ids)
@@ -229,6 +254,7 @@ class SportPoller:
     def _observe_quota(self, fetch: Fetch, now: float) -> None:
         quota = fetch.quota
         self.p.budget.observe(remaining=quota.daily_remaining, limit=quota.daily_limit, now=now)
+        self.demand.observe_quota(quota.minute_remaining, now)
         if quota.minute_remaining == 0:
             self.p.bucket.drain(now)
 
@@ -401,6 +427,11 @@ class SportPoller:
         if kind == "reference" and self.reference is not None:
             self.reference.failed(exc, now)  # never the breaker or the live backoff
             return self._wait(now)
+        if kind == "demand":
+            self.demand.failed(now)  # never the breaker or the live backoff
+            return self._wait(now)
+        if isinstance(exc, Unavailable) and self._down_since is None:
+            self._down_since = now
         if isinstance(exc, Unavailable | RateLimited):
             self.p.breaker.record_failure(now)
             self.p.metrics.set_circuit(self.sport, self.p.breaker.state)

@@ -23,9 +23,12 @@ import httpx
 from poller.cache import DataCache, MemoryCache
 from poller.catalogue import LeagueCatalogue
 from poller.clock import Clock, SystemClock
-from poller.config import PollerSettings, load_catalogue, load_settings
+from poller.config import HostConfig, PollerSettings, load_catalogue, load_settings
+from poller.costs import CostLedger, CostSink
 from poller.metrics import PollerMetrics
-from poller.poll import PollerParts, SportPoller
+from poller.ondemand import OnDemandBoard
+from poller.parts import PollerParts
+from poller.poll import SportPoller
 from poller.providers.apisports import ApiSportsProvider
 from poller.providers.base import Provider
 from poller.publish import CallbackPublisher, Publisher
@@ -34,7 +37,7 @@ from poller.resilience import Backoff, CircuitBreaker, QuotaBudget, TokenBucket
 from poller.scheduler import PollScheduler
 from poller.snapshots import MemorySnapshots, SnapshotStore
 
-__all__ = ["RunningPoller", "build_pollers", "embedded", "running_poller"]
+__all__ = ["RunningPoller", "build_pollers", "cost_ledger", "embedded", "running_poller"]
 
 logger = logging.getLogger("poller.service")
 
@@ -50,6 +53,8 @@ def build_pollers(
     metrics: PollerMetrics,
     catalogue: LeagueCatalogue | None = None,
     cache: DataCache | None = None,
+    on_demand: OnDemandBoard | None = None,
+    costs: CostLedger | None = None,
 ) -> list[SportPoller]:
     """One loop per sport host, each with its own quota, bucket and breaker (quota is per host)."""
     catalogue = catalogue if catalogue is not None else load_catalogue(settings.catalogue_path)
@@ -74,9 +79,33 @@ def build_pollers(
             metrics=metrics,
             finished_grace_s=settings.finished_grace_s,
             cache=cache,
+            on_demand=on_demand,
+            costs=costs,
         )
         pollers.append(SportPoller(sport, parts))
     return pollers
+
+
+def host_label(host: HostConfig) -> str:
+    """The host a call is billed to: the base URL without its scheme."""
+    return host.base_url.split("://", 1)[-1].rstrip("/")
+
+
+def cost_ledger(
+    settings: PollerSettings, metrics: PollerMetrics, sink: CostSink | None = None
+) -> CostLedger:
+    return CostLedger(
+        price_per_call=settings.price_per_call,
+        hosts={sport: host_label(h) for sport, h in settings.hosts.items()},
+        registry=metrics.registry,
+        sink=sink,
+    )
+
+
+async def _flush_costs(costs: CostLedger, every_s: float) -> None:
+    while True:
+        await asyncio.sleep(every_s)
+        await costs.flush()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +115,7 @@ class RunningPoller:
     clock: Clock
     #: The read cache the loops fill (None: no cache, and no reference-data refreshes).
     cache: DataCache | None = None
+    costs: CostLedger | None = None
 
 
 @contextlib.asynccontextmanager
@@ -103,6 +133,9 @@ async def running_poller(
     retention_s: float = 365 * 86_400.0,
     tick_s: float = 0.5,
     shutdown_timeout_s: float = 5.0,
+    on_demand: OnDemandBoard | None = None,
+    cost_sink: CostSink | None = None,
+    cost_flush_s: float = 60.0,
 ) -> AsyncIterator[RunningPoller]:
     """Poll every configured sport until the block exits; resources passed in stay open.
 
@@ -113,6 +146,7 @@ async def running_poller(
     metrics = metrics if metrics is not None else PollerMetrics()
     catalogue = load_catalogue(settings.catalogue_path)
     snapshots = snapshots if snapshots is not None else MemorySnapshots()
+    costs = cost_ledger(settings, metrics, cost_sink)
     if recorder is not None:
         tap = RecordingTap(
             recorder=recorder, catalogue=catalogue, clock=clock, retention_s=retention_s
@@ -129,6 +163,7 @@ async def running_poller(
             timeout_s=settings.timeout_s,
             max_ids=settings.max_ids_per_call,
             metrics=metrics,
+            on_call=costs.called,
         )
         pollers = build_pollers(
             settings,
@@ -140,15 +175,22 @@ async def running_poller(
             metrics=metrics,
             catalogue=catalogue,
             cache=cache,
+            on_demand=on_demand,
+            costs=costs,
         )
         for poller in pollers:
             await poller.load()
         scheduler = PollScheduler(pollers, clock=clock, tick_s=tick_s)
         scheduler.start()
+        flusher = asyncio.create_task(_flush_costs(costs, cost_flush_s))
         try:
-            yield RunningPoller(pollers, metrics, clock, cache)
+            yield RunningPoller(pollers, metrics, clock, cache, costs)
         finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
             await scheduler.stop(shutdown_timeout_s)
+            await costs.flush()  # the day's totals lose nothing on a clean shutdown
             for poller in pollers:
                 try:
                     await asyncio.wait_for(poller.close(), timeout=shutdown_timeout_s)
@@ -169,6 +211,8 @@ async def embedded(
     cache: DataCache | None = None,
     recorder: MatchRecorder | None = None,
     retention_s: float = 365 * 86_400.0,
+    on_demand: OnDemandBoard | None = None,
+    cost_sink: CostSink | None = None,
 ) -> AsyncIterator[RunningPoller]:
     """The poller inside pusherd's process, delivering ``(app_id, channel, frame)``.
 
@@ -190,6 +234,8 @@ async def embedded(
             cache=cache if cache is not None else MemoryCache(clock=clock),
             recorder=recorder,
             retention_s=retention_s,
+            on_demand=on_demand,
+            cost_sink=cost_sink,
         ) as running:
             yield running
         return
@@ -209,6 +255,8 @@ async def embedded(
             cache=cache if cache is not None else MemoryCache(clock=sim.clock),
             recorder=recorder,
             retention_s=retention_s,
+            on_demand=on_demand,
+            cost_sink=cost_sink,
             tick_s=tick_s,
         ) as running:
             yield running

@@ -116,6 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     cache=data_api.cache,
                     recorder=data_api.recorder,
                     retention_s=data_api.retention_s,
+                    on_demand=data_api.on_demand,
+                    cost_sink=data_api.costs,
                 )
         except ValueError as exc:
             print(f"pusherd: configuration error: {exc}", file=sys.stderr)

@@ -25,6 +25,7 @@ from auth.policy import Policy
 from auth.verifier import KeyVerifier as AuthVerifier
 from dataapi.access import KeyIdentity
 from dataapi.app import build_data_api
+from dataapi.costs import SqlCostStore
 from dataapi.errors import Forbidden, TooManyRequests
 from dataapi.errors import Unauthenticated as ApiUnauthenticated
 from dataapi.errors import Unavailable as ApiUnavailable
@@ -34,6 +35,7 @@ from dataapi.resources import DataResources
 from dataapi.store import DEFAULT_DATABASE_URL, SqlMatchStore, open_match_engine
 from dataapi.usage import MemoryUsageSink, RedisUsageSink, UsageCounter, UsageSink
 from poller.cache import CacheReader, DataCache, MemoryCache, RedisCache
+from poller.ondemand import MemoryOnDemand, OnDemandBoard, RedisOnDemand
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
@@ -84,6 +86,9 @@ class DataApiExtension:
     retention_s: float
     database_url: str
     usage: UsageCounter
+    #: Where reads of unknown matches queue for the poller (in memory when it is embedded).
+    on_demand: OnDemandBoard
+    costs: SqlCostStore
 
 
 def data_api_extension(
@@ -110,12 +115,14 @@ def data_api_extension(
     cache: DataCache = MemoryCache(clock=clock)
     limiter: RateLimiter = MemoryRateLimiter(clock=clock)
     sink: UsageSink = MemoryUsageSink()
+    on_demand: OnDemandBoard = MemoryOnDemand(clock=clock)
     if settings.redis_url is not None:
         redis = aioredis.from_url(settings.redis_url.reveal())
         limiter = RedisRateLimiter(redis=redis, prefix=f"{settings.redis_prefix}api:")
         sink = RedisUsageSink(redis=redis, prefix=f"{settings.redis_prefix}api:")
         if not settings.run_poller:  # a separate poller process fills the shared cache
             cache = RedisCache(redis=redis, prefix=settings.redis_prefix)
+            on_demand = RedisOnDemand(redis=redis, prefix=settings.redis_prefix)
     usage = UsageCounter(sink=sink, clock=clock)
     app = build_data_api(
         resources=DataResources(
@@ -123,6 +130,7 @@ def data_api_extension(
             cache=CacheReader(cache),
             history=SqlMatchReader(engine=engine),
             clock=clock,
+            on_demand=on_demand,
         ),
         verifier=AuthKeyIdentities(verifier=verifier, policy=policy),
         limiter=limiter,
@@ -146,4 +154,6 @@ def data_api_extension(
         retention_s=int(raw_days) * 86_400.0,
         database_url=database_url,
         usage=usage,
+        on_demand=on_demand,
+        costs=SqlCostStore(engine=engine),
     )

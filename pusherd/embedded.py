@@ -29,6 +29,8 @@ from auth.policy import Policy
 from auth.sql import open_sql_key_store
 from auth.verifier import KeyVerifier
 from poller.cache import DataCache
+from poller.costs import CostSink
+from poller.ondemand import OnDemandBoard
 from poller.record import MatchRecorder
 from pusherd.app import Companion
 from pusherd.clock import Clock
@@ -187,6 +189,8 @@ def poller_companion(
     cache: DataCache | None = None,
     recorder: MatchRecorder | None = None,
     retention_s: float = 365 * 86_400.0,
+    on_demand: OnDemandBoard | None = None,
+    cost_sink: CostSink | None = None,
 ) -> Companion:
     """The poller, publishing into pusherd in-process (two hops, no Redis needed).
 
@@ -220,6 +224,8 @@ def poller_companion(
             cache=cache,
             recorder=recorder,
             retention_s=retention_s,
+            on_demand=on_demand,
+            cost_sink=cost_sink,
         ):
             yield
 

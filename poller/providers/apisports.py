@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -98,8 +98,11 @@ class ApiSportsProvider:
         timeout_s: float = 10.0,
         max_ids: int = 20,
         metrics: PollerMetrics | None = None,
+        on_call: Callable[[str, str, float], None] | None = None,
     ) -> None:
         self._client = client
+        #: Told ``(sport, path, now)`` for every HTTP request made (the cost ledger).
+        self._on_call = on_call
         self._hosts = hosts
         self._key = api_key
         self._clock = clock
@@ -198,6 +201,8 @@ class ApiSportsProvider:
     async def _request(self, sport: str, path: str, params: Mapping[str, str]) -> Fetch:
         host = self._hosts[sport]
         url = f"{host.base_url.rstrip('/')}/{path}"
+        if self._on_call is not None:
+            self._on_call(sport, path, self._clock.time())  # a request sent is a request paid
         try:
             # httpx's timeouts are per read: a server dripping a byte a second never trips
             # them. The deadline bounds the whole call, headers and body (issue 10, item 9).

@@ -20,6 +20,7 @@ from auth.pepper import Peppers
 from auth.policy import Policy, default_policy
 from auth.store import MemoryKeyStore
 from dataapi.app import build_data_api
+from dataapi.ondemand import OnDemand
 from dataapi.ratelimit import MemoryRateLimiter, RateLimiter
 from dataapi.reader import SqlMatchReader
 from dataapi.resources import DataResources
@@ -107,6 +108,7 @@ class Harness:
         limiter: RateLimiter | None = None,
         usage: UsageCounter | None = None,
         auth_options: AuthOptions | None = None,
+        on_demand: OnDemand | None = None,
     ) -> Harness:
         policy = policy if policy is not None else default_policy()
         api_clock = ApiClock(clock)
@@ -130,6 +132,7 @@ class Harness:
                 cache=CacheReader(cache),
                 history=SqlMatchReader(engine=engine),
                 clock=api_clock,
+                on_demand=on_demand,
             ),
             verifier=AuthKeyIdentities(
                 verifier=auth_app.state.auth_service.verifier, policy=policy

@@ -10,9 +10,13 @@ import httpx
 from poller.cache import DataCache
 from poller.clock import FakeClock
 from poller.config import HostConfig, Secret, load_catalogue
+from poller.costs import CostLedger
 from poller.metrics import PollerMetrics
+from poller.ondemand import OnDemandBoard
+from poller.orchestrator import PREFETCH_OFFSETS_S
+from poller.parts import PollerParts
 from poller.plan import DEFAULT_CADENCES
-from poller.poll import PollerParts, SportPoller
+from poller.poll import SportPoller
 from poller.providers.apisports import ApiSportsProvider
 from poller.publish import Publisher, PublishError
 from poller.refplan import RefreshCadence
@@ -54,6 +58,9 @@ def make_poller(
     routing: RoutingOptions | None = None,
     cache: DataCache | None = None,
     refresh: RefreshCadence | None = None,
+    on_demand: OnDemandBoard | None = None,
+    costs: CostLedger | None = None,
+    prefetch_offsets_s: tuple[float, ...] = PREFETCH_OFFSETS_S,
 ) -> SportPoller:
     metrics = metrics or PollerMetrics()
     provider = ApiSportsProvider(
@@ -63,6 +70,7 @@ def make_poller(
         clock=clock,
         timeout_s=2.0,
         metrics=metrics,
+        on_call=costs.called if costs is not None else None,
     )
     parts = PollerParts(
         provider=provider,
@@ -81,6 +89,9 @@ def make_poller(
         routing=routing or RoutingOptions(),
         cache=cache,
         refresh=refresh if refresh is not None else RefreshCadence(),
+        on_demand=on_demand,
+        prefetch_offsets_s=prefetch_offsets_s,
+        costs=costs,
     )
     return SportPoller(sport, parts)
 

@@ -22,6 +22,7 @@ from pusherd.embedded import (
     scoreboard_routes,
 )
 from pusherd.frontdoor import FrontDoorStats
+from pusherd.readiness import Readiness
 
 __all__ = ["main"]
 
@@ -96,7 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                 resources=resources,
                 has_demo_key=settings.is_demo_app,
             )
-            poller = poller_companion(os.environ, settings) if settings.run_poller else None
+            readiness = Readiness()
+            readiness.add("sql", auth.sql_ready)
+            poller = (
+                poller_companion(os.environ, settings, readiness=readiness)
+                if settings.run_poller
+                else None
+            )
         except ValueError as exc:
             print(f"pusherd: configuration error: {exc}", file=sys.stderr)
             return 2
@@ -110,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             mounts=(*scoreboard_routes(os.environ, settings), auth.mount),
             key_quota=auth.key_quota,
             front_door_stats=front_door_stats,
+            readiness=readiness,
         )
         print(_banner(settings, auth), flush=True)
         uvicorn.Server(server_config(settings, app, front_door_stats=front_door_stats)).run()

@@ -31,12 +31,14 @@ from pusherd.config import Settings
 from pusherd.frontdoor import FrontDoorStats, front_door_protocol
 from pusherd.hooks import KeyQuota
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
+from pusherd.http.health import READINESS_STATE_KEY
 from pusherd.http.metrics import METRICS_STATE_KEY, MetricsAccess
 from pusherd.http.routes import api_routes
 from pusherd.looplag import LoopLagMonitor
 from pusherd.metrics import ServerCollector
 from pusherd.protocol.bus import bus_stream
 from pusherd.publisher import EventPublisher
+from pusherd.readiness import Readiness, redis_check
 from pusherd.redis_feed import RedisFeed
 from pusherd.transport.endpoint import WebSocketEndpoint
 from pusherd.transport.websocket import ENDPOINT_STATE_KEY, PusherWebSocketProtocol
@@ -114,6 +116,7 @@ def build_app(
     mounts: Sequence[BaseRoute] = (),
     key_quota: KeyQuota | None = None,
     front_door_stats: FrontDoorStats | None = None,
+    readiness: Readiness | None = None,
 ) -> Starlette:
     """The pusherd ASGI app for ``settings``; resources live exactly as long as its lifespan.
 
@@ -126,7 +129,10 @@ def build_app(
         key_quota: per-API-key connection caps (the auth service's socket grants).
         front_door_stats: the front door's refusal counters, shown on /metrics (the same
             object goes to :func:`server_config`).
+        readiness: the checks ``/ready`` runs and the draining flag the hand-over sets; the
+            lifespan adds a Redis check when Redis is configured.
     """
+    ready_state = readiness if readiness is not None else Readiness()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -161,6 +167,14 @@ def build_app(
                 await feed.start()
             for companion in companions:
                 await stack.enter_async_context(companion(http_context.publisher))
+            if settings.redis_url is not None:
+                # A client of its own with short timeouts: a probe must answer within its own
+                # timeout even while the adapter's client waits on a dead Redis.
+                probe = aioredis.from_url(
+                    settings.redis_url.reveal(), socket_timeout=1.0, socket_connect_timeout=1.0
+                )
+                stack.push_async_callback(probe.aclose)
+                ready_state.add("redis", redis_check(probe))
             loop_lag = LoopLagMonitor(clock=clock)
             await loop_lag.start()
             stack.push_async_callback(loop_lag.stop)
@@ -178,6 +192,7 @@ def build_app(
                 ENDPOINT_STATE_KEY: endpoint,
                 HTTP_STATE_KEY: http_context,
                 METRICS_STATE_KEY: MetricsAccess(registry, settings.metrics_token),
+                READINESS_STATE_KEY: ready_state,
             }
 
     return Starlette(

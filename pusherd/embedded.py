@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import redis.asyncio as aioredis
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from starlette.routing import BaseRoute, Mount
 
@@ -25,11 +26,13 @@ from auth.config import load_settings as load_auth_settings
 from auth.config import read_policy
 from auth.grants import GrantRegistry
 from auth.keys import issue_key
-from auth.sql import open_sql_key_store
+from auth.sql import create_engine_for_url, open_sql_key_store
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
+from pusherd.pollerhealth import poller_freshness
 from pusherd.publisher import EventPublisher
+from pusherd.readiness import Check, Readiness, sql_check
 from pusherd.site import site_routes
 
 __all__ = [
@@ -64,6 +67,8 @@ class AuthExtension:
     database_url: str
     #: A fresh top-tier key for the demo (shown once, valid for a day), when one was asked for.
     demo_key: str | None
+    #: Readiness: the key store's database answers.
+    sql_ready: Check
 
 
 def auth_extension(
@@ -88,6 +93,14 @@ def auth_extension(
         encryption_master_key_base64=auth_settings.encryption_master_key_base64,
     )
     store = resources.enter_context(open_sql_key_store(auth_settings.database_url))
+    # The probe's own engine: a pool the key lookups share could queue the probe behind them.
+    probe_engine = create_engine_for_url(auth_settings.database_url)
+    resources.callback(probe_engine.dispose)
+
+    def ping_sql() -> None:
+        with probe_engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
     policy = read_policy(auth_settings.policy_file)
     demo_key = None
     if has_demo_key:
@@ -135,15 +148,24 @@ def auth_extension(
         key_quota=GrantQuota(service.grants),
         database_url=auth_settings.database_url,
         demo_key=demo_key,
+        sql_ready=sql_check(ping_sql),
     )
 
 
-def poller_companion(environ: Mapping[str, str], settings: Settings) -> Companion:
+def poller_companion(
+    environ: Mapping[str, str],
+    settings: Settings,
+    *,
+    readiness: Readiness | None = None,
+    stale_after_intervals: float = 3.0,
+) -> Companion:
     """The poller, publishing into pusherd in-process (two hops, no Redis needed).
 
     Without ``RAPIDAPI_KEY`` it plays simulated matches from the built-in fake upstream;
     with one it polls the real API. Frames are built once by the poller and enter through the
-    same publisher as HTTP triggers, so cache channels hold the latest score.
+    same publisher as HTTP triggers, so cache channels hold the latest score. With
+    ``readiness``, ``/ready`` fails while a sport in play has no successful live poll for
+    ``stale_after_intervals`` of its live cadence.
     """
     from poller.service import embedded  # the poller is only loaded when it runs
 
@@ -162,8 +184,22 @@ def poller_companion(environ: Mapping[str, str], settings: Settings) -> Companio
         def deliver(target_app_id: str, channel: str, frame: bytes) -> None:
             publisher.publish(apps_by_id[target_app_id], channel, frame)
 
-        async with embedded(deliver, environ=environ, app_id=app_id, speed=speed):
-            yield
+        async with embedded(deliver, environ=environ, app_id=app_id, speed=speed) as poller:
+            if readiness is not None:
+                readiness.add(
+                    "poller",
+                    poller_freshness(
+                        poller.pollers,
+                        registry=poller.metrics.registry,
+                        clock=poller.clock,
+                        intervals=stale_after_intervals,
+                    ),
+                )
+            try:
+                yield
+            finally:
+                if readiness is not None:
+                    readiness.remove("poller")
 
     return running
 

@@ -19,6 +19,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -29,17 +30,20 @@ from pusherd.adapters.redis import RedisAdapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import Settings
 from pusherd.frontdoor import FrontDoorStats, front_door_protocol
+from pusherd.handover import GracefulLeaves
 from pusherd.hooks import KeyQuota
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
 from pusherd.http.health import READINESS_STATE_KEY
 from pusherd.http.metrics import METRICS_STATE_KEY, MetricsAccess
 from pusherd.http.routes import api_routes
+from pusherd.logs import AccessLog
 from pusherd.looplag import LoopLagMonitor
 from pusherd.metrics import ServerCollector
 from pusherd.protocol.bus import bus_stream
 from pusherd.publisher import EventPublisher
 from pusherd.readiness import Readiness, redis_check
 from pusherd.redis_feed import RedisFeed
+from pusherd.tls import ReloadableTls
 from pusherd.transport.endpoint import WebSocketEndpoint
 from pusherd.transport.websocket import ENDPOINT_STATE_KEY, PusherWebSocketProtocol
 from pusherd.webhooks import WebhookDispatcher
@@ -88,7 +92,11 @@ async def _webhooks(
 
 
 async def _default_adapter(
-    settings: Settings, clock: Clock, rng: random.Random, resources: contextlib.AsyncExitStack
+    settings: Settings,
+    clock: Clock,
+    rng: random.Random,
+    resources: contextlib.AsyncExitStack,
+    node_id: str | None,
 ) -> Adapter:
     """The adapter the settings name; a Redis one gets a client closed with the lifespan."""
     if settings.adapter != "redis":
@@ -99,7 +107,7 @@ async def _default_adapter(
     return RedisAdapter(
         redis=client,
         prefix=settings.redis_prefix,
-        node_id=f"{rng.getrandbits(64):016x}",
+        node_id=node_id or f"{rng.getrandbits(64):016x}",
         clock=clock,
         rng=rng,
     )
@@ -117,6 +125,7 @@ def build_app(
     key_quota: KeyQuota | None = None,
     front_door_stats: FrontDoorStats | None = None,
     readiness: Readiness | None = None,
+    node_id: str | None = None,
 ) -> Starlette:
     """The pusherd ASGI app for ``settings``; resources live exactly as long as its lifespan.
 
@@ -131,6 +140,7 @@ def build_app(
             object goes to :func:`server_config`).
         readiness: the checks ``/ready`` runs and the draining flag the hand-over sets; the
             lifespan adds a Redis check when Redis is configured.
+        node_id: the Redis adapter's node id (a worker's, known to its supervisor).
     """
     ready_state = readiness if readiness is not None else Readiness()
 
@@ -138,14 +148,17 @@ def build_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # One stack, closed in reverse: companions, feed, sockets, webhooks, adapter, Redis.
         async with contextlib.AsyncExitStack() as stack:
-            state_adapter = adapter or await _default_adapter(settings, clock, rng, stack)
+            state_adapter = adapter or await _default_adapter(settings, clock, rng, stack, node_id)
             await state_adapter.start()
             stack.push_async_callback(state_adapter.stop)
             webhooks = await _webhooks(settings, clock, rng, stack)
             endpoint = WebSocketEndpoint(
                 settings=settings,
                 apps=settings.apps,
-                adapter=state_adapter,
+                # Sockets leave presence through the hand-over's grace while draining.
+                adapter=GracefulLeaves(
+                    state_adapter, readiness=ready_state, grace_s=settings.presence_grace_s
+                ),
                 clock=clock,
                 ids=ids,
                 webhooks=webhooks,
@@ -197,6 +210,7 @@ def build_app(
 
     return Starlette(
         routes=[*api_routes(), *mounts],
+        middleware=[Middleware(AccessLog, rng=rng)],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
     )
@@ -208,10 +222,14 @@ def server_config(
     *,
     use_uvloop: bool = True,
     front_door_stats: FrontDoorStats | None = None,
+    tls: ReloadableTls | None = None,
 ) -> uvicorn.Config:
     """uvicorn settings: httptools behind the front door's limits for HTTP, our protocol class
-    for every WebSocket upgrade."""
+    for every WebSocket upgrade, and ``tls``'s one reloadable context when given."""
     http_protocol = front_door_protocol(settings.front_door, front_door_stats or FrontDoorStats())
+    tls_options: dict[str, Any] = {}
+    if tls is not None:
+        tls_options["ssl_context_factory"] = lambda config, default: tls.context
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -224,4 +242,7 @@ def server_config(
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         server_header=False,
+        # Our handlers (pusherd.logs) format uvicorn's lines too, in text or JSON.
+        log_config=None,
+        **tls_options,
     )

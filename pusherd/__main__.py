@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import random
 import signal
@@ -163,7 +164,11 @@ def _serve(settings: Settings, args: argparse.Namespace, worker_index: str | Non
             reloadable = tls
             signal.signal(signal.SIGHUP, lambda signum, frame: _reload(reloadable))
         if worker_index is None or worker_index == "0":
-            print(_banner(settings, auth), flush=True)
+            if settings.log_format == "json":  # every line of the output is one JSON object
+                for line in _banner(settings, auth).splitlines():
+                    logging.getLogger("pusherd").info(line.strip())
+            else:
+                print(_banner(settings, auth), flush=True)
         config = server_config(settings, app, front_door_stats=front_door_stats, tls=tls)
         server = HandoverServer(config, readiness=readiness, window_s=settings.handover_window_s)
         # Workers share the port through SO_REUSEPORT; a single process owns it alone, so

@@ -51,6 +51,10 @@ class NodeProcess:
     def http_url(self) -> str:
         return f"{self.scheme}://{self.host}:{self.port}"
 
+    def ws_url(self, key: str | None = None, query: str = "protocol=7") -> str:
+        ws = "wss" if self.scheme == "https" else "ws"
+        return f"{ws}://{self.host}:{self.port}/app/{key or self.key}?{query}"
+
     def signal(self, signum: int) -> None:
         self.process.send_signal(signum)
 

@@ -137,7 +137,7 @@ async def _kill_one_worker(supervisor: NodeProcess) -> None:
             while len(removed()) < len(lost):
                 await _until(sockets[index], seen[index], "pusher_internal:member_removed", 15)
             assert removed() == expected
-        with PythonSdk.open(supervisor) as sdk:  # type: ignore[arg-type]
+        with PythonSdk.open(supervisor) as sdk:
             users: Any = await asyncio.to_thread(sdk.client.users_info, CHANNEL)
         assert sorted(u["id"] for u in users["users"]) == sorted(f"u{i}" for i in kept)
         # The dead worker was replaced by a new process.

@@ -137,8 +137,9 @@ def _serve(settings: Settings, args: argparse.Namespace, worker_index: str | Non
             )
             readiness = Readiness()
             readiness.add("sql", auth.sql_ready)
+            node_id = os.environ.get(NODE_ENV) or f"{system_random.getrandbits(64):016x}"
             poller = (
-                poller_companion(os.environ, settings, readiness=readiness)
+                poller_companion(os.environ, settings, readiness=readiness, holder=node_id)
                 if settings.run_poller
                 else None
             )
@@ -156,7 +157,7 @@ def _serve(settings: Settings, args: argparse.Namespace, worker_index: str | Non
             key_quota=auth.key_quota,
             front_door_stats=front_door_stats,
             readiness=readiness,
-            node_id=os.environ.get(NODE_ENV),
+            node_id=node_id,
         )
         tls = None
         if settings.tls_cert is not None and settings.tls_key is not None:

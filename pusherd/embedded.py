@@ -31,6 +31,7 @@ from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
 from pusherd.pollerhealth import poller_freshness
+from pusherd.pollerlease import leased_pollers
 from pusherd.publisher import EventPublisher
 from pusherd.readiness import Check, Readiness, sql_check
 from pusherd.site import site_routes
@@ -158,6 +159,7 @@ def poller_companion(
     *,
     readiness: Readiness | None = None,
     stale_after_intervals: float = 3.0,
+    holder: str = "pusherd",
 ) -> Companion:
     """The poller, publishing into pusherd in-process (two hops, no Redis needed).
 
@@ -165,7 +167,9 @@ def poller_companion(
     with one it polls the real API. Frames are built once by the poller and enter through the
     same publisher as HTTP triggers, so cache channels hold the latest score. With
     ``readiness``, ``/ready`` fails while a sport in play has no successful live poll for
-    ``stale_after_intervals`` of its live cadence.
+    ``stale_after_intervals`` of its live cadence. With the Redis adapter (many workers or
+    nodes), a Redis lease per sport decides which process — ``holder`` — polls it
+    (:mod:`pusherd.pollerlease`).
     """
     from poller.service import embedded  # the poller is only loaded when it runs
 
@@ -184,6 +188,23 @@ def poller_companion(
         def deliver(target_app_id: str, channel: str, frame: bytes) -> None:
             publisher.publish(apps_by_id[target_app_id], channel, frame)
 
+        if settings.adapter == "redis" and settings.redis_url is not None:
+            client = aioredis.from_url(settings.redis_url.reveal())
+            sports = environ.get("POLLER_SPORTS", "football,basketball,baseball").split(",")
+            try:
+                async with leased_pollers(
+                    redis=client,
+                    prefix=settings.redis_prefix,
+                    holder=holder,
+                    sports=[sport.strip() for sport in sports if sport.strip()],
+                    run=lambda env: embedded(deliver, environ=env, app_id=app_id, speed=speed),
+                    environ=environ,
+                    readiness=readiness,
+                ):
+                    yield
+            finally:
+                await client.aclose()
+            return
         async with embedded(deliver, environ=environ, app_id=app_id, speed=speed) as poller:
             if readiness is not None:
                 readiness.add(

@@ -96,6 +96,7 @@ async def start_node(
     port: int | None = None,
     scheme: str = "http",
     ready_timeout_s: float = 30.0,
+    poller: bool = False,
 ) -> NodeProcess:
     chosen = port or free_port()
     output = tmp / f"{name}-{chosen}.log"
@@ -106,7 +107,7 @@ async def start_node(
             "pusherd",
             "--port",
             str(chosen),
-            "--no-poller",
+            *(() if poller else ("--no-poller",)),
             *args,
             cwd=str(ROOT),
             env=dict(env),

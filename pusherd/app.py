@@ -50,6 +50,10 @@ from pusherd.webhooks import WebhookDispatcher
 
 __all__ = ["build_app", "server_config"]
 
+#: Connections the Redis adapter may hold at once, and how long a command waits for one.
+REDIS_POOL_SIZE = 64
+REDIS_POOL_WAIT_S = 10.0
+
 #: Something started beside the server (the embedded poller, the auth service's listener);
 #: given the publisher that outside events enter by, it returns an async context manager that
 #: runs while the server runs.
@@ -102,8 +106,14 @@ async def _default_adapter(
     if settings.adapter != "redis":
         return LocalAdapter(clock=clock)
     assert settings.redis_url is not None
-    client = aioredis.from_url(settings.redis_url.reveal())
+    # A burst of joins (a hand-over's reconnects) waits for a free connection instead of
+    # failing: redis-py's default pool raises once 100 connections are in use.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url.reveal(), max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_S
+    )
+    client = aioredis.Redis(connection_pool=pool)
     resources.push_async_callback(client.aclose)
+    resources.push_async_callback(pool.disconnect)
     return RedisAdapter(
         redis=client,
         prefix=settings.redis_prefix,

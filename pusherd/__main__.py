@@ -19,6 +19,7 @@ from pusherd.config import ConfigError, Settings, load_settings
 from pusherd.embedded import (
     AuthExtension,
     auth_extension,
+    migrate_auth_database,
     poller_companion,
     scoreboard_routes,
 )
@@ -115,6 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(args.log_level, settings.log_format)
     worker_index = os.environ.get(WORKER_ENV)
     if settings.workers > 1 and worker_index is None:
+        try:
+            migrate_auth_database(os.environ)
+        except ValueError as exc:
+            print(f"pusherd: configuration error: {exc}", file=sys.stderr)
+            return 2
         return supervise(settings, arguments, os.environ)
     return _serve(settings, args, worker_index)
 

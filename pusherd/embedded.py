@@ -41,6 +41,7 @@ __all__ = [
     "AuthExtension",
     "GrantQuota",
     "auth_extension",
+    "migrate_auth_database",
     "poller_companion",
     "scoreboard_routes",
 ]
@@ -70,6 +71,14 @@ class AuthExtension:
     demo_key: str | None
     #: Readiness: the key store's database answers.
     sql_ready: Check
+
+
+def migrate_auth_database(environ: Mapping[str, str]) -> None:
+    """Bring the API-key database to the latest schema once, before workers start: N workers
+    migrating a fresh database at the same moment race (SQLite: "table alembic_version
+    already exists"), and the loser dies at start."""
+    with open_sql_key_store(load_auth_settings(environ).database_url):
+        pass
 
 
 def auth_extension(

@@ -92,6 +92,9 @@ async def test_killed_worker_is_restarted_and_its_members_withdrawn(tmp_path: Pa
         env = node_environment(tmp_path, prefix)
         supervisor = await start_node(tmp_path, env, ["--workers", "2"], name="workers")
         try:
+            await asyncio.sleep(3.0)
+            # Both workers started cleanly (they once raced to migrate the key database).
+            assert "exited with" not in supervisor.log_text(), supervisor.log_text()[-3000:]
             await _kill_one_worker(supervisor)
             started = time.monotonic()
             supervisor.signal(signal.SIGTERM)

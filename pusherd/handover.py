@@ -9,10 +9,10 @@ On SIGTERM, :class:`HandoverServer` (uvicorn's ``Server`` with a longer ``shutdo
 3. then runs uvicorn's own shutdown: the lifespan ends, which flushes the webhook outbox.
 
 Presence is left cleanly by :class:`GracefulLeaves`: while draining, a presence member's leave
-waits ``grace_s`` (the 3 s the webhooks also debounce by) before reaching the adapter. By then
-the client has reconnected to another node and re-joined, so with the Redis adapter the user
-still has a socket in the cluster: nobody sees ``member_removed``, and a user who really left
-gets exactly one, after the grace.
+waits until ``grace_s`` (the 3 s the webhooks also debounce by) after the end of the spread
+before reaching the adapter. By then the client has reconnected to another node and re-joined,
+so with the Redis adapter the user still has a socket in the cluster: nobody sees
+``member_removed``, and a user who really left gets exactly one, after the grace.
 """
 
 from __future__ import annotations
@@ -93,6 +93,7 @@ class HandoverServer(uvicorn.Server):
         logger.info("handing over %d socket(s) over %.1fs", total, self.window_s)
         loop = asyncio.get_running_loop()
         started = loop.time()
+        self.readiness.handover_ends_at = started + self.window_s
         done = 0
         while done < total:
             due = reconnect_schedule(total, self.window_s, loop.time() - started)
@@ -154,7 +155,10 @@ class GracefulLeaves:
         self, app_id: str, channel: str, socket_id: str, member: Member | None
     ) -> LeaveResult:
         if member is not None and self.readiness.is_draining:
-            await asyncio.sleep(self.grace_s)
+            # The grace runs from the end of the spread, not from this socket's close: under
+            # load the first clients to move may take longer than the grace to join again.
+            now = asyncio.get_running_loop().time()
+            await asyncio.sleep(max(now, self.readiness.handover_ends_at) + self.grace_s - now)
         return await self.inner.leave(app_id, channel, socket_id, member)
 
     async def channel_stats(self, app_id: str, channel: str) -> ChannelStats:

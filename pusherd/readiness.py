@@ -51,6 +51,8 @@ class Readiness:
     timeout_s: float = 1.0
     checks: dict[str, Check] = field(default_factory=dict)
     is_draining: bool = False
+    #: While draining: when (event-loop time) the last client will have been told to reconnect.
+    handover_ends_at: float = 0.0
 
     def add(self, name: str, check: Check) -> None:
         self.checks[name] = check

@@ -77,8 +77,9 @@ def load_runtime_settings(
     if window_text:
         window = _seconds(window_text, "hand-over window", allow_zero=True)
     grace = settings.presence_grace_s
-    # The lifespan must outlive the last deferred presence leave, plus a margin to flush.
-    shutdown_grace = max(settings.shutdown_grace_s, grace + 2.0)
+    # The lifespan must outlive the last deferred presence leave (the grace after the spread's
+    # end), plus a margin for the last closing handshakes and the flush.
+    shutdown_grace = max(settings.shutdown_grace_s, grace + 3.0)
     return replace(
         settings,
         workers=chosen_workers,

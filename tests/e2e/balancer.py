@@ -74,14 +74,21 @@ class Balancer:
         assert task is not None
         self._tasks.add(task)
         try:
-            upstream = self._pick()
+            # Like HAProxy's ``option redispatch``: a refused connection is retried on the
+            # next healthy upstream before the client sees anything.
+            for _ in range(len(self.upstreams)):
+                upstream = self._pick()
+                if upstream is None:
+                    break
+                try:
+                    up_reader, up_writer = await asyncio.open_connection(*upstream)
+                except OSError:
+                    self.healthy.discard(upstream)
+                    continue
+                break
+            else:
+                upstream = None
             if upstream is None:
-                writer.transport.abort()
-                return
-            try:
-                up_reader, up_writer = await asyncio.open_connection(*upstream)
-            except OSError:
-                self.healthy.discard(upstream)
                 writer.transport.abort()
                 return
             self.relayed[upstream] += 1

@@ -27,6 +27,7 @@ from auth.config import read_policy
 from auth.grants import GrantRegistry
 from auth.keys import issue_key
 from auth.sql import create_engine_for_url, open_sql_key_store
+from poller.lease import RedisLease
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
@@ -202,9 +203,9 @@ def poller_companion(
             sports = environ.get("POLLER_SPORTS", "football,basketball,baseball").split(",")
             try:
                 async with leased_pollers(
-                    redis=client,
-                    prefix=settings.redis_prefix,
-                    holder=holder,
+                    lease_for=lambda sport: RedisLease(
+                        client, key=f"{settings.redis_prefix}poller:lease:{sport}", holder=holder
+                    ),
                     sports=[sport.strip() for sport in sports if sport.strip()],
                     run=lambda env: embedded(deliver, environ=env, app_id=app_id, speed=speed),
                     environ=environ,

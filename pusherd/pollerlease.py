@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from poller.lease import RedisLease
 from pusherd.pollerhealth import poller_freshness
 from pusherd.readiness import Readiness
 
@@ -30,9 +29,23 @@ logger = logging.getLogger("pusherd.pollerlease")
 PollerFactory = Callable[[Mapping[str, str]], contextlib.AbstractAsyncContextManager[Any]]
 
 
+class Lease(Protocol):
+    """:class:`poller.lease.RedisLease`, given by the composition (the server does not import
+    the poller)."""
+
+    ttl_ms: int
+    holder: str
+
+    async def acquire(self) -> bool: ...
+
+    async def renew(self) -> bool: ...
+
+    async def release(self) -> None: ...
+
+
 async def _hold(
     sport: str,
-    lease: RedisLease,
+    lease: Lease,
     run: PollerFactory,
     environ: Mapping[str, str],
     readiness: Readiness | None,
@@ -74,21 +87,15 @@ async def _hold(
 @contextlib.asynccontextmanager
 async def leased_pollers(
     *,
-    redis: Any,
-    prefix: str,
-    holder: str,
+    lease_for: Callable[[str], Lease],
     sports: Sequence[str],
     run: PollerFactory,
     environ: Mapping[str, str],
     readiness: Readiness | None = None,
-    ttl_s: float = 5.0,
     retry_s: float = 1.0,
-) -> AsyncIterator[dict[str, RedisLease]]:
+) -> AsyncIterator[dict[str, Lease]]:
     """Run the per-sport lease loops until the block exits, then release what is held."""
-    leases = {
-        sport: RedisLease(redis, key=f"{prefix}poller:lease:{sport}", holder=holder, ttl_s=ttl_s)
-        for sport in sports
-    }
+    leases = {sport: lease_for(sport) for sport in sports}
     tasks = [
         asyncio.create_task(_hold(sport, lease, run, environ, readiness, retry_s))
         for sport, lease in leases.items()

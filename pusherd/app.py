@@ -19,6 +19,7 @@ import uvicorn
 from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -29,20 +30,29 @@ from pusherd.adapters.redis import RedisAdapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import Settings
 from pusherd.frontdoor import FrontDoorStats, front_door_protocol
+from pusherd.handover import GracefulLeaves
 from pusherd.hooks import KeyQuota
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
+from pusherd.http.health import READINESS_STATE_KEY
 from pusherd.http.metrics import METRICS_STATE_KEY, MetricsAccess
 from pusherd.http.routes import api_routes
+from pusherd.logs import AccessLog
 from pusherd.looplag import LoopLagMonitor
 from pusherd.metrics import ServerCollector
 from pusherd.protocol.bus import bus_stream
 from pusherd.publisher import EventPublisher
+from pusherd.readiness import Readiness, redis_check
 from pusherd.redis_feed import RedisFeed
+from pusherd.tls import ReloadableTls
 from pusherd.transport.endpoint import WebSocketEndpoint
 from pusherd.transport.websocket import ENDPOINT_STATE_KEY, PusherWebSocketProtocol
 from pusherd.webhooks import WebhookDispatcher
 
 __all__ = ["build_app", "server_config"]
+
+#: Connections the Redis adapter may hold at once, and how long a command waits for one.
+REDIS_POOL_SIZE = 64
+REDIS_POOL_WAIT_S = 10.0
 
 #: Something started beside the server (the embedded poller, the auth service's listener);
 #: given the publisher that outside events enter by, it returns an async context manager that
@@ -86,18 +96,28 @@ async def _webhooks(
 
 
 async def _default_adapter(
-    settings: Settings, clock: Clock, rng: random.Random, resources: contextlib.AsyncExitStack
+    settings: Settings,
+    clock: Clock,
+    rng: random.Random,
+    resources: contextlib.AsyncExitStack,
+    node_id: str | None,
 ) -> Adapter:
     """The adapter the settings name; a Redis one gets a client closed with the lifespan."""
     if settings.adapter != "redis":
         return LocalAdapter(clock=clock)
     assert settings.redis_url is not None
-    client = aioredis.from_url(settings.redis_url.reveal())
+    # A burst of joins (a hand-over's reconnects) waits for a free connection instead of
+    # failing: redis-py's default pool raises once 100 connections are in use.
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url.reveal(), max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_S
+    )
+    client = aioredis.Redis(connection_pool=pool)
     resources.push_async_callback(client.aclose)
+    resources.push_async_callback(pool.disconnect)
     return RedisAdapter(
         redis=client,
         prefix=settings.redis_prefix,
-        node_id=f"{rng.getrandbits(64):016x}",
+        node_id=node_id or f"{rng.getrandbits(64):016x}",
         clock=clock,
         rng=rng,
     )
@@ -114,6 +134,8 @@ def build_app(
     mounts: Sequence[BaseRoute] = (),
     key_quota: KeyQuota | None = None,
     front_door_stats: FrontDoorStats | None = None,
+    readiness: Readiness | None = None,
+    node_id: str | None = None,
 ) -> Starlette:
     """The pusherd ASGI app for ``settings``; resources live exactly as long as its lifespan.
 
@@ -127,21 +149,28 @@ def build_app(
         front_door_stats: the front door's refusal counters, shown on /metrics; made here when
             not given, and found by :func:`server_config` on ``app.state``, so whatever serves
             the app counts into the same object.
+        readiness: the checks ``/ready`` runs and the draining flag the hand-over sets; the
+            lifespan adds a Redis check when Redis is configured.
+        node_id: the Redis adapter's node id (a worker's, known to its supervisor).
     """
     refusals = front_door_stats or FrontDoorStats()
+    ready_state = readiness if readiness is not None else Readiness()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # One stack, closed in reverse: companions, feed, sockets, webhooks, adapter, Redis.
         async with contextlib.AsyncExitStack() as stack:
-            state_adapter = adapter or await _default_adapter(settings, clock, rng, stack)
+            state_adapter = adapter or await _default_adapter(settings, clock, rng, stack, node_id)
             await state_adapter.start()
             stack.push_async_callback(state_adapter.stop)
             webhooks = await _webhooks(settings, clock, rng, stack)
             endpoint = WebSocketEndpoint(
                 settings=settings,
                 apps=settings.apps,
-                adapter=state_adapter,
+                # Sockets leave presence through the hand-over's grace while draining.
+                adapter=GracefulLeaves(
+                    state_adapter, readiness=ready_state, grace_s=settings.presence_grace_s
+                ),
                 clock=clock,
                 ids=ids,
                 webhooks=webhooks,
@@ -163,6 +192,14 @@ def build_app(
                 await feed.start()
             for companion in companions:
                 await stack.enter_async_context(companion(http_context.publisher))
+            if settings.redis_url is not None:
+                # A client of its own with short timeouts: a probe must answer within its own
+                # timeout even while the adapter's client waits on a dead Redis.
+                probe = aioredis.from_url(
+                    settings.redis_url.reveal(), socket_timeout=1.0, socket_connect_timeout=1.0
+                )
+                stack.push_async_callback(probe.aclose)
+                ready_state.add("redis", redis_check(probe))
             loop_lag = LoopLagMonitor(clock=clock)
             await loop_lag.start()
             stack.push_async_callback(loop_lag.stop)
@@ -180,10 +217,12 @@ def build_app(
                 ENDPOINT_STATE_KEY: endpoint,
                 HTTP_STATE_KEY: http_context,
                 METRICS_STATE_KEY: MetricsAccess(registry, settings.metrics_token),
+                READINESS_STATE_KEY: ready_state,
             }
 
     app = Starlette(
         routes=[*api_routes(), *mounts],
+        middleware=[Middleware(AccessLog, rng=rng)],
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
     )
@@ -197,11 +236,15 @@ def server_config(
     *,
     use_uvloop: bool = True,
     front_door_stats: FrontDoorStats | None = None,
+    tls: ReloadableTls | None = None,
 ) -> uvicorn.Config:
     """uvicorn settings: httptools behind the front door's limits for HTTP, our protocol class
-    for every WebSocket upgrade."""
+    for every WebSocket upgrade, and ``tls``'s one reloadable context when given."""
     stats = front_door_stats or getattr(app.state, "front_door_stats", None) or FrontDoorStats()
     http_protocol = front_door_protocol(settings.front_door, stats)
+    tls_options: dict[str, Any] = {}
+    if tls is not None:
+        tls_options["ssl_context_factory"] = lambda config, default: tls.context
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -214,4 +257,7 @@ def server_config(
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_grace_s),
         server_header=False,
+        # Our handlers (pusherd.logs) format uvicorn's lines too, in text or JSON.
+        log_config=None,
+        **tls_options,
     )

@@ -208,6 +208,14 @@ class Settings:
     front_door: FrontDoorLimits = FrontDoorLimits()
     #: Bearer token for GET /metrics; without one, /metrics answers loopback clients only.
     metrics_token: Secret | None = None
+    #: Running in production (pusherd/runtime_settings.py loads these): SIGTERM hand-over,
+    #: worker processes, TLS files, log format.
+    handover_window_s: float = 5.0
+    presence_grace_s: float = 3.0
+    workers: int = 1
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    log_format: str = "text"
     extra: Mapping[str, str] = field(default_factory=dict)
 
 

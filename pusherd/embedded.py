@@ -14,8 +14,10 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import redis.asyncio as aioredis
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from starlette.routing import BaseRoute, Mount
 
@@ -26,17 +28,21 @@ from auth.config import load_settings as load_auth_settings
 from auth.grants import GrantRegistry
 from auth.keys import issue_key
 from auth.policy import Policy
-from auth.sql import open_sql_key_store
+from auth.sql import create_engine_for_url, open_sql_key_store
 from auth.verifier import KeyVerifier
 from poller.cache import DataCache
 from poller.costs import CostSink
+from poller.lease import RedisLease
 from poller.ondemand import OnDemandBoard
 from poller.record import MatchRecorder
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
 from pusherd.hooks import api_key_channel
+from pusherd.pollerhealth import poller_freshness
+from pusherd.pollerlease import leased_pollers
 from pusherd.publisher import EventPublisher
+from pusherd.readiness import Check, Readiness, sql_check
 from pusherd.site import site_routes
 
 __all__ = [
@@ -44,6 +50,7 @@ __all__ = [
     "AuthExtension",
     "GrantQuota",
     "auth_extension",
+    "migrate_auth_database",
     "poller_companion",
     "scoreboard_routes",
 ]
@@ -97,6 +104,16 @@ class AuthExtension:
     #: What the data API (``/api/v1``) checks keys and tiers with.
     verifier: KeyVerifier
     policy: Policy
+    #: Readiness: the key store's database answers.
+    sql_ready: Check
+
+
+def migrate_auth_database(environ: Mapping[str, str]) -> None:
+    """Bring the API-key database to the latest schema once, before workers start: N workers
+    migrating a fresh database at the same moment race (SQLite: "table alembic_version
+    already exists"), and the loser dies at start."""
+    with open_sql_key_store(load_auth_settings(environ).database_url):
+        pass
 
 
 def auth_extension(
@@ -122,6 +139,14 @@ def auth_extension(
     )
     peppers = load_peppers(auth_settings, rng=rng)
     store = resources.enter_context(open_sql_key_store(auth_settings.database_url))
+    # The probe's own engine: a pool the key lookups share could queue the probe behind them.
+    probe_engine = create_engine_for_url(auth_settings.database_url)
+    resources.callback(probe_engine.dispose)
+
+    def ping_sql() -> None:
+        with probe_engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
     policy = read_policy(auth_settings.policy_file)
     demo_key = None
     if has_demo_key:
@@ -179,6 +204,7 @@ def auth_extension(
         demo_key=demo_key,
         verifier=service.verifier,
         policy=policy,
+        sql_ready=sql_check(ping_sql),
     )
 
 
@@ -191,13 +217,20 @@ def poller_companion(
     retention_s: float = 365 * 86_400.0,
     on_demand: OnDemandBoard | None = None,
     cost_sink: CostSink | None = None,
+    readiness: Readiness | None = None,
+    stale_after_intervals: float = 3.0,
+    holder: str = "pusherd",
 ) -> Companion:
     """The poller, publishing into pusherd in-process (two hops, no Redis needed).
 
     Without ``RAPIDAPI_KEY`` it plays simulated matches from the built-in fake upstream;
     with one it polls the real API. Frames are built once by the poller and enter through the
     same publisher as HTTP triggers, so cache channels hold the latest score. ``cache`` and
-    ``recorder`` are the data API's read cache and match store, which the poller fills.
+    ``recorder`` are the data API's read cache and match store, which the poller fills. With
+    ``readiness``, ``/ready`` fails while a sport in play has no successful live poll for
+    ``stale_after_intervals`` of its live cadence. With the Redis adapter (many workers or
+    nodes), a Redis lease per sport decides which process — ``holder`` — polls it
+    (:mod:`pusherd.pollerlease`).
     """
     from poller.service import embedded  # the poller is only loaded when it runs
 
@@ -216,18 +249,52 @@ def poller_companion(
         def deliver(target_app_id: str, channel: str, frame: bytes) -> None:
             publisher.publish(apps_by_id[target_app_id], channel, frame)
 
-        async with embedded(
-            deliver,
-            environ=environ,
-            app_id=app_id,
-            speed=speed,
-            cache=cache,
-            recorder=recorder,
-            retention_s=retention_s,
-            on_demand=on_demand,
-            cost_sink=cost_sink,
-        ):
-            yield
+        def run_embedded(env: Mapping[str, str]) -> contextlib.AbstractAsyncContextManager[Any]:
+            return embedded(
+                deliver,
+                environ=env,
+                app_id=app_id,
+                speed=speed,
+                cache=cache,
+                recorder=recorder,
+                retention_s=retention_s,
+                on_demand=on_demand,
+                cost_sink=cost_sink,
+            )
+
+        if settings.adapter == "redis" and settings.redis_url is not None:
+            client = aioredis.from_url(settings.redis_url.reveal())
+            sports = environ.get("POLLER_SPORTS", "football,basketball,baseball").split(",")
+            try:
+                async with leased_pollers(
+                    lease_for=lambda sport: RedisLease(
+                        client, key=f"{settings.redis_prefix}poller:lease:{sport}", holder=holder
+                    ),
+                    sports=[sport.strip() for sport in sports if sport.strip()],
+                    run=run_embedded,
+                    environ=environ,
+                    readiness=readiness,
+                ):
+                    yield
+            finally:
+                await client.aclose()
+            return
+        async with run_embedded(environ) as poller:
+            if readiness is not None:
+                readiness.add(
+                    "poller",
+                    poller_freshness(
+                        poller.pollers,
+                        registry=poller.metrics.registry,
+                        clock=poller.clock,
+                        intervals=stale_after_intervals,
+                    ),
+                )
+            try:
+                yield
+            finally:
+                if readiness is not None:
+                    readiness.remove("poller")
 
     return running
 

@@ -7,7 +7,7 @@ from starlette.routing import BaseRoute, Route
 from pusherd.http.channels import channel_info, channel_users, list_channels
 from pusherd.http.context import api_endpoint
 from pusherd.http.events import batch_events, trigger_event
-from pusherd.http.health import up
+from pusherd.http.health import ready, up
 from pusherd.http.metrics import metrics
 from pusherd.http.users import terminate_user_connections
 
@@ -17,6 +17,7 @@ __all__ = ["api_routes"]
 def api_routes() -> list[BaseRoute]:
     return [
         Route("/up", up, methods=["GET"]),
+        Route("/ready", ready, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/apps/{app_id}/events", api_endpoint(trigger_event), methods=["POST"]),
         Route("/apps/{app_id}/batch_events", api_endpoint(batch_events), methods=["POST"]),

@@ -15,7 +15,14 @@ from collections.abc import Mapping
 
 from starlette.responses import Response
 
-__all__ = ["GZIP_MIN_BYTES", "entity_tag", "is_not_modified", "json_response"]
+__all__ = [
+    "GZIP_MIN_BYTES",
+    "RawHeaders",
+    "Representation",
+    "entity_tag",
+    "is_not_modified",
+    "json_response",
+]
 
 GZIP_MIN_BYTES = 1024
 MEDIA_TYPE = "application/json"
@@ -68,3 +75,53 @@ def json_response(
         out["Content-Encoding"] = "gzip"
         body = gzip.compress(body, compresslevel=5)
     return Response(body, media_type=MEDIA_TYPE, headers=out)
+
+
+#: Headers every representation carries; ``Vary`` because the answer depends on the key (rate
+#: fields, tier) and on the coding.
+_VARY = (b"vary", b"Accept-Encoding, Authorization, X-API-Key")
+_JSON = (b"content-type", MEDIA_TYPE.encode())
+RawHeaders = list[tuple[bytes, bytes]]
+
+
+class Representation:
+    """One encoded body with its strong tags and header lines, built once per data version.
+
+    The hot path answers from this without re-encoding or re-hashing: a resource that returns
+    the same payload object (the live list while the cache holds the same bytes) is encoded,
+    hashed and, when first asked for, gzipped once.
+    """
+
+    __slots__ = ("_gzip", "_gzip_tag", "_head", "body", "tag")
+
+    def __init__(self, body: bytes, max_age_s: int) -> None:
+        self.body = body
+        self.tag = entity_tag(body)
+        self._gzip_tag = _gzip_tag(self.tag)
+        self._gzip: bytes | None = None
+        self._head: RawHeaders = [
+            (b"cache-control", f"private, max-age={max_age_s}".encode()),
+            _VARY,
+        ]
+
+    def _gzipped(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.body, compresslevel=5)
+        return self._gzip
+
+    def answer(
+        self, if_none_match: str | None, accept_encoding: str
+    ) -> tuple[int, RawHeaders, bytes]:
+        """Status, header lines (without the caller's own) and body for one request."""
+        is_gzip = len(self.body) >= GZIP_MIN_BYTES and _accepts_gzip(accept_encoding)
+        tag = self._gzip_tag if is_gzip else self.tag
+        head = [*self._head, (b"etag", tag.encode())]
+        if if_none_match is not None and (
+            if_none_match == tag or is_not_modified(if_none_match, self.tag)
+        ):
+            return 304, head, b""
+        body = self._gzipped() if is_gzip else self.body
+        if is_gzip:
+            head.append((b"content-encoding", b"gzip"))
+        head += [_JSON, (b"content-length", str(len(body)).encode())]
+        return 200, head, body

@@ -100,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 clock=clock,
                 resources=resources,
                 sports=tuple(s.strip() for s in sports.split(",") if s.strip()),
+                rng=system_random,
             )
             poller = None
             if settings.run_poller:

@@ -14,16 +14,19 @@ from starlette.routing import Mount
 
 from auth.app import build_auth_app
 from auth.channel_auth import AppCredentials
+from auth.config import AuthOptions
 from auth.keys import issue_key
 from auth.policy import Policy, default_policy
 from auth.store import MemoryKeyStore
 from dataapi.app import build_data_api
+from dataapi.keycache import CachedKeyVerifier
+from dataapi.livecache import ParsedOnce
 from dataapi.ratelimit import MemoryRateLimiter, RateLimiter
 from dataapi.reader import SqlMatchReader
 from dataapi.resources import DataResources
 from dataapi.store import SqlMatchStore
 from dataapi.usage import UsageCounter
-from poller.cache import CacheReader, MemoryCache
+from poller.cache import MemoryCache, cache_key
 from poller.clock import FakeClock
 from poller.config import load_catalogue
 from poller.record import RecordingTap
@@ -103,6 +106,7 @@ class Harness:
         policy: Policy | None = None,
         limiter: RateLimiter | None = None,
         usage: UsageCounter | None = None,
+        auth_options: AuthOptions | None = None,
     ) -> Harness:
         policy = policy if policy is not None else default_policy()
         api_clock = ApiClock(clock)
@@ -116,16 +120,20 @@ class Harness:
             clock=api_clock,
             hasher=hasher,
             rng=rng,
+            options=auth_options,
         )
         data_api = build_data_api(
             resources=DataResources(
                 sports=("football", "basketball"),
-                cache=CacheReader(cache),
+                cache=ParsedOnce(cache, key_of=cache_key),
                 history=SqlMatchReader(engine=engine),
                 clock=api_clock,
             ),
-            verifier=AuthKeyIdentities(
-                verifier=auth_app.state.auth_service.verifier, policy=policy
+            # As composed in pusherd: the verified-key cache in front of the auth service's.
+            verifier=CachedKeyVerifier(
+                AuthKeyIdentities(verifier=auth_app.state.auth_service.verifier, policy=policy),
+                clock=api_clock,
+                digest_key=rng.randbytes(32),
             ),
             limiter=limiter if limiter is not None else MemoryRateLimiter(clock=api_clock),
             usage=usage,

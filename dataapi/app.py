@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote
 
@@ -24,6 +25,7 @@ from starlette.types import Receive, Scope, Send
 
 from dataapi.access import KeyVerifier, check_resource, presented_key
 from dataapi.dispatch import FastDispatch
+from dataapi.docs import docs_routes
 from dataapi.errors import (
     DataApiProblem,
     InternalError,
@@ -172,6 +174,11 @@ def _problem(problem: DataApiProblem, rate: RawHeaders) -> tuple[int, RawHeaders
     return problem.status, head, content
 
 
+async def _problem_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DataApiProblem)
+    return problem_response(exc, {})
+
+
 async def _not_found(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
@@ -185,10 +192,12 @@ def build_data_api(
     verifier: KeyVerifier,
     limiter: RateLimiter,
     usage: UsageCounter | None = None,
+    docs_dir: Path | None = None,
 ) -> FastDispatch:
     """The ``/api/v1`` app (mount it there; ``next`` links follow the request's own path).
 
     ``usage`` counts every answer to a known key; its owner runs ``usage.running()``.
+    ``docs_dir``: the built reference page (``dist/api-docs``), served at ``/docs``.
     """
     gates = [
         (
@@ -213,7 +222,10 @@ def build_data_api(
         return json_response(document, request_headers=request.headers, max_age_s=3600, headers={})
 
     routes.append(Route(OPENAPI_PATH, openapi, methods=["GET"], name="openapi"))
+    if docs_dir is not None:
+        routes += docs_routes(docs_dir)
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-        HTTPException: _not_found
+        HTTPException: _not_found,
+        DataApiProblem: _problem_handler,
     }
     return FastDispatch(gates, Starlette(routes=routes, exception_handlers=handlers))

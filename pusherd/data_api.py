@@ -41,6 +41,7 @@ from poller.cache import DataCache, MemoryCache, RedisCache, cache_key
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
+from pusherd.embedded import SITE_DIST_DIR
 from pusherd.publisher import EventPublisher
 
 __all__ = ["AuthKeyIdentities", "DataApiExtension", "data_api_extension"]
@@ -143,6 +144,7 @@ def data_api_extension(
         ),
         limiter=limiter,
         usage=usage,
+        docs_dir=SITE_DIST_DIR / "api-docs",
     )
 
     @contextlib.asynccontextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher
@@ -107,6 +108,7 @@ class Harness:
         limiter: RateLimiter | None = None,
         usage: UsageCounter | None = None,
         auth_options: AuthOptions | None = None,
+        docs_dir: Path | None = None,
     ) -> Harness:
         policy = policy if policy is not None else default_policy()
         api_clock = ApiClock(clock)
@@ -137,6 +139,7 @@ class Harness:
             ),
             limiter=limiter if limiter is not None else MemoryRateLimiter(clock=api_clock),
             usage=usage,
+            docs_dir=docs_dir,
         )
         app = Starlette(routes=[Mount("/api/v1", app=data_api)])
         harness = cls(app, store, {}, clock, rng, hasher)

@@ -314,6 +314,7 @@ def test_scoreboard_in_chromium(tmp_path: Path, demo: Demo, demo_env: dict[str, 
     assert by_step["score changed"]["before"] != by_step["score changed"]["after"]
     assert by_step["seeded from the API"]["matches"] > 0
     assert by_step["reconnect"]["seededAgain"] is True
+    assert by_step["api docs"]["operations"] == 8
     assert by_step["presence"]["watching"] == 2
     assert "401" in by_step["bad key"]["message"]
     screenshot = Path(steps[-1]["screenshot"])

@@ -261,6 +261,20 @@ async function run(context) {
   await pageB.close();
   await watchingCount(pageA, 1);
   report({ step: 'presence leave', watching: 1 });
+
+  // 8. The data API's reference page renders every operation from this server's own assets.
+  const pageD = await context.newPage();
+  const requested = [];
+  pageD.on('request', (request) => requested.push(request.url()));
+  pageD.on('pageerror', (error) => consoleLines.push(`[D] pageerror: ${error.message}`));
+  await pageD.goto(new URL('api/v1/docs', options.url).href, { timeout });
+  await pageD.locator('.opblock').nth(7).waitFor({ timeout });
+  const operations = await pageD.locator('.opblock').count();
+  const origin = new URL(options.url).origin;
+  const foreign = requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin);
+  if (foreign.length > 0) throw new Error(`the docs page loaded ${JSON.stringify(foreign)}`);
+  report({ step: 'api docs', operations, requests: requested.length });
+  await pageD.close();
   return { screenshot };
 }
 

@@ -3,14 +3,22 @@
 SQL is the record (issue 11 item 2): Redis holds the fast, expiring view; these tables keep
 finished matches and their timelines past every TTL and restart, and answer date ranges. Times
 are integer Unix seconds, so keyset cursors and range filters are plain integer comparisons on
-both SQLite and PostgreSQL. Mirrors migration 0001; a test compares the two.
+both SQLite and PostgreSQL. Mirrors migrations 0001 and 0002 (usage); a test compares the two.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-__all__ = ["VERSION_TABLE", "leagues", "match_events", "matches", "metadata", "teams"]
+__all__ = [
+    "VERSION_TABLE",
+    "api_usage",
+    "leagues",
+    "match_events",
+    "matches",
+    "metadata",
+    "teams",
+]
 
 #: Alembic's version table for this chain. Not auth's ``alembic_version``: the two packages
 #: migrate independently (each can go up and down alone) in one shared database.
@@ -81,4 +89,18 @@ match_events = sa.Table(
     sa.Column("home_score", sa.Integer, nullable=True),
     sa.Column("away_score", sa.Integer, nullable=True),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
+)
+
+#: Usage per key and day, rolled up hourly from Redis (or memory): one row per counter
+#: (``requests:{endpoint}``, ``bytes:{endpoint}``, ``refused``, ``ws_peak``,
+#: ``ws_connection_minutes``). Each roll-up writes the day's running totals, never a delta, and
+#: keeps the larger value on a clash, so a repeated or concurrent roll-up never counts twice.
+api_usage = sa.Table(
+    "data_api_usage",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("metric", sa.String(100), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
 )

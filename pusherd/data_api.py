@@ -37,11 +37,13 @@ from dataapi.reader import SqlMatchReader
 from dataapi.resources import DataResources
 from dataapi.store import DEFAULT_DATABASE_URL, SqlMatchStore, open_match_engine
 from dataapi.usage import MemoryUsageSink, RedisUsageSink, UsageCounter, UsageSink
+from dataapi.usage_sql import UsageRollup
 from poller.cache import DataCache, MemoryCache, RedisCache, cache_key
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
 from pusherd.embedded import SITE_DIST_DIR
+from pusherd.key_usage import KeyConnectionSampler
 from pusherd.publisher import EventPublisher
 
 __all__ = ["AuthKeyIdentities", "DataApiExtension", "data_api_extension"]
@@ -147,10 +149,22 @@ def data_api_extension(
         docs_dir=SITE_DIST_DIR / "api-docs",
     )
 
+    rollup = UsageRollup(engine=engine, sink=sink, clock=clock)
+
     @contextlib.asynccontextmanager
     async def running(publisher: EventPublisher) -> AsyncIterator[None]:
+        sampler = KeyConnectionSampler(
+            adapter=publisher.adapter,
+            app_ids=[app.app_id for app in settings.apps],
+            usage=usage,
+            clock=clock,
+            redis=redis,
+            prefix=f"{settings.redis_prefix}api:",
+        )
         try:
-            async with usage.running():  # the last counts are flushed before Redis closes
+            # On the way out, in order: the last sample, the last flush to Redis, the last
+            # roll-up into SQL, and only then Redis closes.
+            async with rollup.running(), usage.running(), sampler.running():
                 yield
         finally:
             if redis is not None:

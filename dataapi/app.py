@@ -113,6 +113,7 @@ class _Gate:
         self._usage = usage
         self._last: tuple[Body, Representation] | None = None
         self._rate_headers = RawRateHeaders()
+        self._quoted: dict[str, str] = {}
 
     def _representation(self, body: Body) -> Representation:
         last = self._last
@@ -143,7 +144,11 @@ class _Gate:
                 )
             check_resource(identity, self._spec.resource)
             # The scope's full path (a mount keeps it whole), quoted for the ``next`` links.
-            path = quote(scope["path"], safe="/")
+            path = self._quoted.get(scope["path"])
+            if path is None:
+                if len(self._quoted) >= 1024:
+                    self._quoted.clear()
+                path = self._quoted[scope["path"]] = quote(scope["path"], safe="/")
             body = await self._handler(path, query, identity, **scope.get("path_params", {}))
             status, head, content = self._representation(body).answer(
                 headers.get("if-none-match"), headers.get("accept-encoding", "")

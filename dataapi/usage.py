@@ -138,6 +138,7 @@ class UsageCounter:
         self._flush_every_s = flush_every_s
         self._counts: Counts = {}
         self._peaks: dict[tuple[str, str], int] = {}
+        self._names: dict[str, tuple[str, str]] = {}
         self._day: tuple[int, str] = (-1, "")
 
     def _today(self) -> str:
@@ -149,9 +150,15 @@ class UsageCounter:
 
     def count(self, key_id: str, endpoint: str, *, status: int, body_bytes: int) -> None:
         """One answered request (no I/O: this is on every request's path)."""
-        fields = self._counts.setdefault((self._today(), key_id), Counter())
-        fields[f"requests:{endpoint}"] += 1
-        fields[f"bytes:{endpoint}"] += body_bytes
+        where = (self._today(), key_id)
+        fields = self._counts.get(where)
+        if fields is None:
+            fields = self._counts[where] = Counter()
+        names = self._names.get(endpoint)
+        if names is None:  # the field names of an endpoint, built once
+            names = self._names[endpoint] = (f"requests:{endpoint}", f"bytes:{endpoint}")
+        fields[names[0]] += 1
+        fields[names[1]] += body_bytes
         if status == 429:
             fields["refused"] += 1
 

@@ -21,7 +21,7 @@ $(CLIENT)/node_modules/.installed-lock: $(CLIENT)/package-lock.json
 	cp $< $@
 
 $(CLIENT)/dist/index.html: $(CLIENT)/node_modules/.installed-lock $(CLIENT)/build.mjs \
-		$(CLIENT)/index.html $(wildcard $(CLIENT)/src/*)
+		$(CLIENT)/index.html $(wildcard $(CLIENT)/src/*) $(wildcard $(CLIENT)/api-docs/*)
 	npm run --prefix $(CLIENT) build --silent
 
 site:

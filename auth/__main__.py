@@ -8,6 +8,7 @@
     python -m auth keys rotate KEY_ID [--grace-s 3600]
     python -m auth db upgrade [REV] | db downgrade [REV] | db current
     python -m auth serve [--host 127.0.0.1] [--port 8001]
+    python -m auth usage [--key ID] [--days 7]     (the data API's usage; see dataapi.usage_report)
 
 ``keys`` and ``serve`` migrate the database to the latest schema first, so a newcomer's first
 command works on an empty SQLite file.
@@ -158,6 +159,10 @@ async def _serve(args: argparse.Namespace, settings: AuthSettings, engine: Engin
 
 def run(argv: Sequence[str], environ: Mapping[str, str], out: TextIO) -> int:
     """Run one command; returns the exit status (1 for a configuration or usage error)."""
+    if list(argv)[:1] == ["usage"]:  # the numbers are the data API's: its module prints them
+        from dataapi.usage_report import run as usage_report
+
+        return usage_report(list(argv)[1:], environ, out)
     args = parse_args(argv)
     try:
         settings = load_settings(environ)

@@ -47,6 +47,9 @@ class KeyIdentity:
     resources: frozenset[str]
     #: How many days back history may be read; None: no bound.
     history_days: int | None
+    #: Wall-clock second the key stops being usable (its expiry); None: no expiry. Lets a
+    #: cache in front of the verifier stop an expiring key exactly on time.
+    valid_until_s: float | None = None
 
 
 class KeyVerifier(Protocol):

@@ -23,6 +23,7 @@ __all__ = [
     "MemoryRateLimiter",
     "RateDecision",
     "RateLimiter",
+    "RawRateHeaders",
     "RedisRateLimiter",
     "rate_headers",
     "refill",
@@ -139,3 +140,34 @@ def rate_headers(decision: RateDecision, policy_name: str) -> dict[str, str]:
         "RateLimit-Policy": f'"{policy_name}";q={decision.limit};w={WINDOW_S}',
         "RateLimit": f'"{policy_name}";r={decision.remaining};t={decision.reset_s}',
     }
+
+
+class RawRateHeaders:
+    """:func:`rate_headers` as ASGI header lines, the per-tier parts encoded once."""
+
+    def __init__(self) -> None:
+        self._static: dict[tuple[str, int], tuple[tuple[bytes, bytes], tuple[bytes, bytes]]] = {}
+        self._names: dict[str, bytes] = {}
+
+    def __call__(self, decision: RateDecision, policy_name: str) -> list[tuple[bytes, bytes]]:
+        static = self._static.get((policy_name, decision.limit))
+        if static is None:
+            if len(self._static) > 1024:
+                self._static.clear()
+            static = (
+                (b"ratelimit-limit", str(decision.limit).encode()),
+                (
+                    b"ratelimit-policy",
+                    f'"{policy_name}";q={decision.limit};w={WINDOW_S}'.encode(),
+                ),
+            )
+            self._static[(policy_name, decision.limit)] = static
+        remaining = decision.remaining
+        reset = decision.reset_s
+        return [
+            static[0],
+            (b"ratelimit-remaining", b"%d" % remaining),
+            (b"ratelimit-reset", b"%d" % reset),
+            static[1],
+            (b"ratelimit", b'"%s";r=%d;t=%d' % (policy_name.encode(), remaining, reset)),
+        ]

@@ -41,6 +41,8 @@ MAX_RANGE_DAYS = 366
 LIVE_MAX_AGE_S = 5
 HISTORY_MAX_AGE_S = 60
 REFERENCE_MAX_AGE_S = 3600
+#: Remembered live pages (path and query → the lists they were built from, and the page).
+_LIVE_MEMO_MAX = 256
 
 
 class LiveCache(Protocol):
@@ -97,6 +99,9 @@ class Body:
     stale_s: int | None = None
 
 
+_LiveMemo = tuple[list[list[dict[str, Any]] | None], Body]
+
+
 def _newest(items: Sequence[Mapping[str, Any]]) -> str | None:
     """``last_updated`` of a list: its newest item's (ISO 8601 Z strings sort by time)."""
     stamps = [item["last_updated"] for item in items if item.get("last_updated")]
@@ -132,6 +137,7 @@ class DataResources:
         self._base = base_path
         self._on_demand = on_demand
         self._started_at = iso_z(clock.time())
+        self._live_memo: dict[tuple[str, tuple[tuple[str, str], ...]], _LiveMemo] = {}
 
     async def _sql(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         try:
@@ -194,11 +200,22 @@ class DataResources:
         limit = parse_limit(query)
         after = decode_cursor(query, "live", (str, int))
         sports = [self._sport(sport)] if sport is not None else sorted(self._sports)
-        items: list[dict[str, Any]] = []
+        lists: list[list[dict[str, Any]] | None] = []
         for name in sports:
             live = await self._cache.live(name)
             if live is None and sport is not None:
                 raise NotFound(f"no live list of {sport} in the cache (is the poller running?)")
+            lists.append(live)
+        # The same cached lists (by identity: the cache hands out one object per version) and
+        # the same request give the same Body object, which the gate answers from its encoded
+        # bytes without encoding again.
+        memo_key = (path, tuple(query.items()))
+        last = self._live_memo.get(memo_key)
+        if last is not None and len(last[0]) == len(lists):
+            if all(old is new for old, new in zip(last[0], lists, strict=True)):
+                return last[1]
+        items: list[dict[str, Any]] = []
+        for live in lists:
             items += sorted(live or [], key=lambda m: int(m["match_id"]))
         if after is not None:
             position = (after[0], after[1])
@@ -207,7 +224,11 @@ class DataResources:
         cursor = None
         if len(items) > limit:
             cursor = encode_cursor("live", [page[-1]["sport_id"], int(page[-1]["match_id"])])
-        return Body(_list(page, _newest(page), _next_link(path, query, cursor)), LIVE_MAX_AGE_S)
+        body = Body(_list(page, _newest(page), _next_link(path, query, cursor)), LIVE_MAX_AGE_S)
+        if len(self._live_memo) >= _LIVE_MEMO_MAX and memo_key not in self._live_memo:
+            del self._live_memo[next(iter(self._live_memo))]
+        self._live_memo[memo_key] = (lists, body)
+        return body
 
     async def league_matches(
         self, path: str, query: Mapping[str, str], identity: KeyIdentity, *, sport: str, league: str

@@ -3,7 +3,7 @@
 SQL is the record (issue 11 item 2): Redis holds the fast, expiring view; these tables keep
 finished matches and their timelines past every TTL and restart, and answer date ranges. Times
 are integer Unix seconds, so keyset cursors and range filters are plain integer comparisons on
-both SQLite and PostgreSQL. Mirrors migration 0001; a test compares the two.
+both SQLite and PostgreSQL. Mirrors migrations 0001 and 0002 (usage); a test compares the two.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 
 __all__ = [
     "VERSION_TABLE",
+    "api_usage",
     "leagues",
     "match_events",
     "matches",
@@ -102,4 +103,18 @@ upstream_costs = sa.Table(
     sa.Column("priority", sa.String(16), primary_key=True),
     sa.Column("calls", sa.BigInteger, nullable=False),
     sa.Column("cost", sa.Float, nullable=False),
+)
+
+#: Usage per key and day, rolled up hourly from Redis (or memory): one row per counter
+#: (``requests:{endpoint}``, ``bytes:{endpoint}``, ``refused``, ``ws_peak``,
+#: ``ws_connection_minutes``). Each roll-up writes the day's running totals, never a delta, and
+#: keeps the larger value on a clash, so a repeated or concurrent roll-up never counts twice.
+api_usage = sa.Table(
+    "data_api_usage",
+    metadata,
+    sa.Column("day", sa.String(10), primary_key=True),
+    sa.Column("key_id", sa.String(64), primary_key=True),
+    sa.Column("metric", sa.String(100), primary_key=True),
+    sa.Column("value", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
 )

@@ -155,6 +155,7 @@ def _serve(settings: Settings, args: argparse.Namespace, worker_index: str | Non
                 clock=clock,
                 resources=resources,
                 sports=tuple(s.strip() for s in sports.split(",") if s.strip()),
+                rng=system_random,
             )
             poller = None
             if settings.run_poller:

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import random
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ import redis.asyncio as aioredis
 from starlette.routing import Mount
 
 from auth.errors import RateLimited, Unauthenticated, Unavailable
+from auth.keys import ApiKey
 from auth.policy import Policy
 from auth.verifier import KeyVerifier as AuthVerifier
 from dataapi.access import KeyIdentity
@@ -29,16 +31,21 @@ from dataapi.costs import SqlCostStore
 from dataapi.errors import Forbidden, TooManyRequests
 from dataapi.errors import Unauthenticated as ApiUnauthenticated
 from dataapi.errors import Unavailable as ApiUnavailable
+from dataapi.keycache import CachedKeyVerifier
+from dataapi.livecache import ParsedOnce
 from dataapi.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from dataapi.reader import SqlMatchReader
 from dataapi.resources import DataResources
 from dataapi.store import DEFAULT_DATABASE_URL, SqlMatchStore, open_match_engine
 from dataapi.usage import MemoryUsageSink, RedisUsageSink, UsageCounter, UsageSink
-from poller.cache import CacheReader, DataCache, MemoryCache, RedisCache
+from dataapi.usage_sql import UsageRollup
+from poller.cache import DataCache, MemoryCache, RedisCache, cache_key
 from poller.ondemand import MemoryOnDemand, OnDemandBoard, RedisOnDemand
 from pusherd.app import Companion
 from pusherd.clock import Clock
 from pusherd.config import Settings
+from pusherd.embedded import SITE_DIST_DIR
+from pusherd.key_usage import KeyConnectionSampler
 from pusherd.publisher import EventPublisher
 
 __all__ = ["AuthKeyIdentities", "DataApiExtension", "data_api_extension"]
@@ -73,7 +80,14 @@ class AuthKeyIdentities:
             requests_per_minute=tier.rest_requests_per_minute,
             resources=tier.data_api.resources,
             history_days=tier.data_api.history_days,
+            valid_until_s=_valid_until_s(record),
         )
+
+
+def _valid_until_s(record: ApiKey) -> float | None:
+    """When the key stops being usable: its expiry or a revocation set for later."""
+    ends = [when.timestamp() for when in (record.expires_at, record.revoked_at) if when]
+    return min(ends) if ends else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +114,7 @@ def data_api_extension(
     clock: Clock,
     resources: contextlib.ExitStack,
     sports: tuple[str, ...],
+    rng: random.Random | None = None,
 ) -> DataApiExtension:
     """The ``/api/v1`` mount; its store's engine stays open until ``resources`` closes.
 
@@ -127,20 +142,37 @@ def data_api_extension(
     app = build_data_api(
         resources=DataResources(
             sports=sports,
-            cache=CacheReader(cache),
+            cache=ParsedOnce(cache, key_of=cache_key),
             history=SqlMatchReader(engine=engine),
             clock=clock,
             on_demand=on_demand,
         ),
-        verifier=AuthKeyIdentities(verifier=verifier, policy=policy),
+        verifier=CachedKeyVerifier(
+            AuthKeyIdentities(verifier=verifier, policy=policy),
+            clock=clock,
+            digest_key=(rng or random.SystemRandom()).randbytes(32),
+        ),
         limiter=limiter,
         usage=usage,
+        docs_dir=SITE_DIST_DIR / "api-docs",
     )
+
+    rollup = UsageRollup(engine=engine, sink=sink, clock=clock)
 
     @contextlib.asynccontextmanager
     async def running(publisher: EventPublisher) -> AsyncIterator[None]:
+        sampler = KeyConnectionSampler(
+            adapter=publisher.adapter,
+            app_ids=[app.app_id for app in settings.apps],
+            usage=usage,
+            clock=clock,
+            redis=redis,
+            prefix=f"{settings.redis_prefix}api:",
+        )
         try:
-            async with usage.running():  # the last counts are flushed before Redis closes
+            # On the way out, in order: the last sample, the last flush to Redis, the last
+            # roll-up into SQL, and only then Redis closes.
+            async with rollup.running(), usage.running(), sampler.running():
                 yield
         finally:
             if redis is not None:

@@ -19,6 +19,11 @@ class EventPublisher:
         self._adapter = adapter
         self._webhooks = webhooks
 
+    @property
+    def adapter(self) -> Adapter:
+        """The node's adapter, for companions that read channel occupancy (usage sampling)."""
+        return self._adapter
+
     def publish(
         self,
         app: AppConfig,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 from argon2 import PasswordHasher
@@ -20,13 +21,15 @@ from auth.pepper import Peppers
 from auth.policy import Policy, default_policy
 from auth.store import MemoryKeyStore
 from dataapi.app import build_data_api
+from dataapi.keycache import CachedKeyVerifier
+from dataapi.livecache import ParsedOnce
 from dataapi.ondemand import OnDemand
 from dataapi.ratelimit import MemoryRateLimiter, RateLimiter
 from dataapi.reader import SqlMatchReader
 from dataapi.resources import DataResources
 from dataapi.store import SqlMatchStore
 from dataapi.usage import UsageCounter
-from poller.cache import CacheReader, MemoryCache
+from poller.cache import MemoryCache, cache_key
 from poller.clock import FakeClock
 from poller.config import load_catalogue
 from poller.record import RecordingTap
@@ -109,6 +112,7 @@ class Harness:
         usage: UsageCounter | None = None,
         auth_options: AuthOptions | None = None,
         on_demand: OnDemand | None = None,
+        docs_dir: Path | None = None,
     ) -> Harness:
         policy = policy if policy is not None else default_policy()
         api_clock = ApiClock(clock)
@@ -129,16 +133,20 @@ class Harness:
         data_api = build_data_api(
             resources=DataResources(
                 sports=("football", "basketball"),
-                cache=CacheReader(cache),
+                cache=ParsedOnce(cache, key_of=cache_key),
                 history=SqlMatchReader(engine=engine),
                 clock=api_clock,
                 on_demand=on_demand,
             ),
-            verifier=AuthKeyIdentities(
-                verifier=auth_app.state.auth_service.verifier, policy=policy
+            # As composed in pusherd: the verified-key cache in front of the auth service's.
+            verifier=CachedKeyVerifier(
+                AuthKeyIdentities(verifier=auth_app.state.auth_service.verifier, policy=policy),
+                clock=api_clock,
+                digest_key=rng.randbytes(32),
             ),
             limiter=limiter if limiter is not None else MemoryRateLimiter(clock=api_clock),
             usage=usage,
+            docs_dir=docs_dir,
         )
         app = Starlette(routes=[Mount("/api/v1", app=data_api)])
         harness = cls(app, store, {}, clock, rng, hasher, peppers)

@@ -1,5 +1,6 @@
 """Usage counts: exact after a burst, batched off the request path, and kept through a SIGTERM
-of a real ``python -m pusherd`` (issue 11 item 7)."""
+of a real ``python -m pusherd`` into Redis and the SQL roll-up ``python -m auth usage`` prints
+(issue 11 item 7)."""
 
 from __future__ import annotations
 
@@ -106,3 +107,17 @@ async def test_counts_survive_a_sigterm_of_a_real_server(
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     sink = RedisUsageSink(redis=redis_client, prefix=f"{redis_prefix}api:")
     assert (await sink.read(day, key_id))["requests:sports"] == 7
+    # The last roll-up ran on the way out: the SQL record has the same count, and the auth
+    # CLI's usage command prints it.
+    report = subprocess.run(
+        [sys.executable, "-m", "auth", "usage", "--key", key_id, "--days", "1"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": database_url},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = report.stdout.splitlines()
+    assert lines[0].split()[:3] == ["day", "key", "requests"], report.stdout
+    assert lines[1].split()[:3] == [day, key_id, "7"], report.stdout

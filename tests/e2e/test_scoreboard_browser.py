@@ -312,6 +312,9 @@ def test_scoreboard_in_chromium(tmp_path: Path, demo: Demo, demo_env: dict[str, 
     print("\n".join(json.dumps(step) for step in steps))  # shown by pytest -s / on failure
     by_step = {step.get("step"): step for step in steps}
     assert by_step["score changed"]["before"] != by_step["score changed"]["after"]
+    assert by_step["seeded from the API"]["matches"] > 0
+    assert by_step["reconnect"]["seededAgain"] is True
+    assert by_step["api docs"]["operations"] == 8
     assert by_step["presence"]["watching"] == 2
     assert "401" in by_step["bad key"]["message"]
     screenshot = Path(steps[-1]["screenshot"])

@@ -66,8 +66,11 @@ export class Board {
     this.echo.channel(channel).listen('.match.update', (update) => this.apply(update));
   }
 
-  /** Apply one match.update (compact or rich): upsert the card, highlight a changed score. */
-  apply(update) {
+  /**
+   * Apply one match.update (compact or rich): upsert the card, highlight a changed score.
+   * @param {'socket'|'api'} source  where it came from (data-source on a new card, for tests)
+   */
+  apply(update, source = 'socket') {
     const id = Number(update.match_id);
     if (!Number.isFinite(id) || !this.sportSections.has(update.sport_id)) return;
     const previous = this.matches.get(id);
@@ -77,12 +80,15 @@ export class Board {
     let card = this.cards.get(id);
     if (!card) {
       card = this.#card(update);
+      card.dataset.source = source;
       this.cards.set(id, card);
       remember(update);
       if (this.echo) {
         this.#follow(`cache-${matchChannel(update.sport_id, update.league_id, id)}`);
       }
     }
+    card.dataset.updatedBy = source;
+    card.dataset.lastUpdated = String(update.last_updated ?? '');
     this.#render(card, update, previous);
     this.onUpdate(update);
   }

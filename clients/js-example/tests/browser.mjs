@@ -101,6 +101,77 @@ async function run(context) {
   await card(pageA, options.onceMatchId).waitFor({ timeout });
   report({ step: 'cached state on open', ms: Date.now() - reloadedAt });
 
+  // 1d. Seeded from the data API: a page opened mid-match with a key (here remembered for the
+  //     tab, as after a reload) reads GET /api/v1/matches/live at once and shows every match in
+  //     play with its current score. A first visit (no remembered matches) gets only each
+  //     sport's latest update from the socket's cache channels, so every other match's card must
+  //     have been made from the API's answer (data-source=api): no waiting for the next poll.
+  const pageS = await context.newPage();
+  pageS.on('console', (msg) => consoleLines.push(`[S] ${msg.type()}: ${msg.text()}`));
+  await pageS.addInitScript((apiKey) => {
+    window.sessionStorage.setItem('pusherd-scoreboard:api-key', apiKey);
+    window.localStorage.removeItem('pusherd-scoreboard:matches'); // a first visit
+  }, options.goodKeys[0]);
+  const seedOpenedAt = Date.now();
+  await pageS.goto(options.url, { timeout });
+  await pageS.waitForFunction(() => (window.__seeds ?? []).length > 0, null, { timeout });
+  const firstSeed = await pageS.evaluate(() => window.__seeds[0]);
+  const seededMs = Date.now() - seedOpenedAt;
+  if (firstSeed.status !== 200 || firstSeed.matches.length === 0) {
+    throw new Error(`no live matches seeded: ${JSON.stringify(firstSeed).slice(0, 300)}`);
+  }
+  const shown = await pageS.evaluate((ids) => {
+    return ids.map((id) => {
+      const el = document.querySelector(`[data-testid=match-card][data-match-id="${id}"]`);
+      const score = el?.querySelector('[data-testid=match-score]');
+      return (
+        el && {
+          id,
+          source: el.dataset.source,
+          lastUpdated: el.dataset.lastUpdated,
+          home: score.dataset.home,
+          away: score.dataset.away,
+        }
+      );
+    });
+  }, firstSeed.matches.map((m) => m.match_id));
+  const sports = new Set(firstSeed.matches.map((m) => m.sport_id));
+  let fromApi = 0;
+  for (const [n, match] of firstSeed.matches.entries()) {
+    const card = shown[n];
+    if (!card) throw new Error(`match ${match.match_id} from the API is not on the board`);
+    if (card.source === 'api') fromApi += 1;
+    // Unless a newer update came since, the card shows exactly the API's score.
+    const want = [String(match.home_team?.score ?? ''), String(match.away_team?.score ?? '')];
+    const isSameVersion = card.lastUpdated === String(match.last_updated);
+    if (isSameVersion && (card.home !== want[0] || card.away !== want[1])) {
+      throw new Error(`match ${match.match_id} shows ${card.home}-${card.away}, API ${want}`);
+    }
+    if (card.lastUpdated < String(match.last_updated)) {
+      throw new Error(`match ${match.match_id} shows an older state than the API's`);
+    }
+  }
+  if (fromApi < firstSeed.matches.length - sports.size || fromApi === 0) {
+    throw new Error(`only ${fromApi} of ${firstSeed.matches.length} cards came from the API`);
+  }
+  // The same key's own read of the API agrees with what the page seeded (same data version).
+  const direct = await (
+    await fetch(new URL('api/v1/matches/live?limit=200', options.url), {
+      headers: { Authorization: `Bearer ${options.goodKeys[0]}` },
+    })
+  ).json();
+  const directIds = new Set(direct.data.map((m) => m.match_id));
+  const overlap = firstSeed.matches.filter((m) => directIds.has(m.match_id)).length;
+  if (overlap === 0) throw new Error('the page seeded none of the matches the API serves');
+  report({
+    step: 'seeded from the API',
+    matches: firstSeed.matches.length,
+    fromApi,
+    overlap,
+    ms: seededMs,
+  });
+  await pageS.close();
+
   // 2. A score changes on screen, highlighted.
   const scoreA = card(pageA, options.matchId).getByTestId('match-score');
   await scoreA.waitFor({ timeout });
@@ -153,7 +224,9 @@ async function run(context) {
   report({ step: 'bad key', message });
   await pageC.close();
 
-  // 6. Reconnect: the state display goes reconnecting → connected and the board stays.
+  // 6. Reconnect: the state display goes reconnecting → connected and the board stays; the
+  //    page reads the current state from the API again (what it missed while away).
+  const seedsBefore = await pageA.evaluate(() => window.__seeds.length);
   await pageA.evaluate(() => {
     const el = document.querySelector('[data-testid=connection-state]');
     window.__states = [];
@@ -170,7 +243,16 @@ async function run(context) {
     { timeout },
   );
   await watchingCount(pageA, 2);
-  report({ step: 'reconnect', states: await pageA.evaluate(() => window.__states) });
+  await pageA.waitForFunction(
+    (count) => window.__seeds.length > count && window.__seeds.at(-1).status === 200,
+    seedsBefore,
+    { timeout },
+  );
+  report({
+    step: 'reconnect',
+    states: await pageA.evaluate(() => window.__states),
+    seededAgain: true,
+  });
 
   // 7. Screenshot for the test output and the README; then the second viewer leaves: 2 → 1.
   const screenshot = join(options.outDir, 'scoreboard.png');
@@ -179,6 +261,20 @@ async function run(context) {
   await pageB.close();
   await watchingCount(pageA, 1);
   report({ step: 'presence leave', watching: 1 });
+
+  // 8. The data API's reference page renders every operation from this server's own assets.
+  const pageD = await context.newPage();
+  const requested = [];
+  pageD.on('request', (request) => requested.push(request.url()));
+  pageD.on('pageerror', (error) => consoleLines.push(`[D] pageerror: ${error.message}`));
+  await pageD.goto(new URL('api/v1/docs', options.url).href, { timeout });
+  await pageD.locator('.opblock').nth(7).waitFor({ timeout });
+  const operations = await pageD.locator('.opblock').count();
+  const origin = new URL(options.url).origin;
+  const foreign = requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== origin);
+  if (foreign.length > 0) throw new Error(`the docs page loaded ${JSON.stringify(foreign)}`);
+  report({ step: 'api docs', operations, requests: requested.length });
+  await pageD.close();
   return { screenshot };
 }
 

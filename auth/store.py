@@ -5,7 +5,8 @@ batched across concurrent requests by ``auth.lookup``),
 write one record (create, revoke, rotate), replace a legacy hash after a successful verification
 and list them (the CLI). :class:`SqlKeyStore` in
 ``auth.sql`` is the durable implementation; the same contract suite runs against both. Methods are
-synchronous: the database drivers are, and the service calls them from a worker thread.
+synchronous: the database drivers are. The service calls them from a worker thread, except
+a local store's lookups (``is_local``), which are cheaper on the event loop.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class KeyStore(Protocol):
 
     Implementations raise :class:`auth.errors.KeyStoreError` when the storage fails.
     """
+
+    #: Queries are a local read of microseconds (SQLite, memory): ``auth.lookup`` runs them on
+    #: the event loop, where a worker-thread hop would cost more than the query itself.
+    is_local: bool
 
     def get(self, key_id: str) -> ApiKey | None:
         """The record for ``key_id``, or ``None`` when there is none."""
@@ -58,6 +63,8 @@ class MemoryKeyStore:
     """A dict; the reference semantics, and the default in tests."""
 
     __slots__ = ("_records",)
+
+    is_local = True
 
     def __init__(self) -> None:
         self._records: dict[str, ApiKey] = {}

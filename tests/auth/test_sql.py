@@ -61,3 +61,13 @@ def test_open_sql_key_store_migrates_and_disposes(sqlite_url: str) -> None:
         assert migrate.current_revision(engine) == migrate.head_revision()
     finally:
         engine.dispose()
+
+
+def test_only_a_sqlite_store_is_local(sqlite_engine: Engine) -> None:
+    """A local file is read on the event loop (``auth.lookup``); a server never is."""
+    assert SqlKeyStore(engine=sqlite_engine).is_local
+    engine = create_engine_for_url("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        assert not SqlKeyStore(engine=engine).is_local
+    finally:
+        engine.dispose()

@@ -35,7 +35,7 @@ DEFAULT_DATABASE_URL = "sqlite:///pusherd-auth.sqlite3"
 
 metadata = sa.MetaData()
 
-#: Mirrors migrations 0001 and 0002; a test compares the two so they cannot drift apart.
+#: Mirrors migrations 0001 to 0003; a test compares the two so they cannot drift apart.
 api_keys = sa.Table(
     "api_keys",
     metadata,
@@ -48,6 +48,7 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    sa.Column("tier_changed_at", sa.DateTime(timezone=True), nullable=True, index=True),
 )
 
 
@@ -206,6 +207,36 @@ class SqlKeyStore:
                 conn.execute(query)
         except SQLAlchemyError as exc:
             raise KeyStoreError("key re-hash failed") from exc
+
+    def set_tier(self, key_id: str, tier: str, at: datetime) -> None:
+        """Only ``tier`` and ``tier_changed_at`` are written, so nothing else is undone."""
+        query = (
+            sa.update(api_keys)
+            .where(api_keys.c.key_id == key_id)
+            .values(tier=tier, tier_changed_at=_utc(at))
+        )
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(query)
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("tier change failed") from exc
+
+    def tier_changed_since(self, since: datetime) -> list[tuple[str, str, datetime]]:
+        """``(key_id, tier, tier_changed_at)`` of keys whose tier changed after ``since``."""
+        query = sa.select(api_keys.c.key_id, api_keys.c.tier, api_keys.c.tier_changed_at).where(
+            api_keys.c.tier_changed_at > since
+        )
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("tier change query failed") from exc
+        out = []
+        for key_id, tier, changed_at in rows:
+            moment = _utc(changed_at)
+            assert moment is not None  # filtered on
+            out.append((str(key_id), str(tier), moment))
+        return out
 
     def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
         """``(key_id, revoked_at)`` of keys revoked after ``since`` (indexed; for polling)."""

@@ -36,7 +36,7 @@ def test_the_lookup_is_by_primary_key_and_user_id_is_indexed(migrated_engine: En
     inspector = sa.inspect(migrated_engine)
     assert inspector.get_pk_constraint("api_keys")["constrained_columns"] == ["key_id"]
     indexed = sorted(ix["column_names"] for ix in inspector.get_indexes("api_keys"))
-    assert indexed == [["revoked_at"], ["user_id"]]
+    assert indexed == [["revoked_at"], ["tier_changed_at"], ["user_id"]]
 
 
 def test_database_failures_become_key_store_errors(sqlite_engine: Engine) -> None:

@@ -155,9 +155,10 @@ async def _serve(args: argparse.Namespace, settings: AuthSettings, engine: Engin
         encryption_master_key_base64=settings.encryption_master_key_base64,
     )
     redis = None if settings.redis_url is None else Redis.from_url(settings.redis_url)
+    store = SqlKeyStore(engine=engine)
     try:
         app = build_auth_app(
-            store=SqlKeyStore(engine=engine),
+            store=store,
             policy=read_policy(settings.policy_file),
             credentials=credentials,
             clock=SystemClock(),
@@ -174,6 +175,7 @@ async def _serve(args: argparse.Namespace, settings: AuthSettings, engine: Engin
         )
         await uvicorn.Server(config).serve()
     finally:
+        store.close()
         if redis is not None:
             await redis.aclose()
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from auth.errors import KeyStoreError
 from auth.keys import ApiKey
+from auth.sqlite_rows import SqliteRowReader
 from auth.store import DB_CONCURRENCY
 
 __all__ = [
@@ -131,23 +132,28 @@ def _key_to_values(record: ApiKey) -> dict[str, Any]:
 class SqlKeyStore:
     """:class:`~auth.store.KeyStore` over an engine the caller owns (schema from migrations)."""
 
-    __slots__ = ("_engine", "is_local")
+    __slots__ = ("_engine", "_sqlite_rows", "is_local")
 
     def __init__(self, *, engine: Engine) -> None:
         self._engine = engine
-        # SQLite reads a local file: a batch of primary-key rows is a few µs per key, cheaper
-        # on the event loop than a thread hand-off. A server (PostgreSQL) may stall on the
-        # network, so its queries stay in a worker thread.
+        # SQLite reads a local file: a primary-key row is a few µs, cheaper on the event loop
+        # than a thread hand-off (``auth.sqlite_rows``). A server (PostgreSQL) may stall on
+        # the network, so its queries stay in a worker thread.
         self.is_local = engine.dialect.name == "sqlite"
+        database = engine.url.database
+        self._sqlite_rows = (
+            SqliteRowReader(database)
+            if self.is_local and database not in (None, "", ":memory:")
+            else None
+        )
+
+    def close(self) -> None:
+        """Close the SQLite lookup connection; lookups then fail (the engine is the caller's)."""
+        if self._sqlite_rows is not None:
+            self._sqlite_rows.close()
 
     def get(self, key_id: str) -> ApiKey | None:
-        query = sa.select(api_keys).where(api_keys.c.key_id == key_id)
-        try:
-            with self._engine.connect() as conn:
-                row = conn.execute(query).first()
-        except SQLAlchemyError as exc:
-            raise KeyStoreError("key lookup failed") from exc
-        return None if row is None else _row_to_key(row)
+        return self.get_many([key_id]).get(key_id)
 
     def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
         """One ``IN`` query on the primary key; rows decoded by hand (the hot path of a storm).
@@ -155,11 +161,15 @@ class SqlKeyStore:
         Untyped text columns skip SQLAlchemy's per-value result processing (a regex per
         SQLite datetime), which was most of the cost per key.
         """
-        try:
-            with self._engine.connect() as conn:
-                rows = conn.execute(_GET_MANY, {"key_ids": list(key_ids)}).all()
-        except SQLAlchemyError as exc:
-            raise KeyStoreError("key lookup failed") from exc
+        rows: Sequence[Sequence[Any]]
+        if self._sqlite_rows is not None:
+            rows = self._sqlite_rows.rows(key_ids)
+        else:
+            try:
+                with self._engine.connect() as conn:
+                    rows = conn.execute(_GET_MANY, {"key_ids": list(key_ids)}).all()
+            except SQLAlchemyError as exc:
+                raise KeyStoreError("key lookup failed") from exc
         keys = {}
         for key_id, user_id, name, tier, key_hash, secret_hash, created, expires, revoked in rows:
             created_at = _moment(created)
@@ -280,6 +290,10 @@ def open_sql_key_store(url: str, *, is_migrated: bool = True) -> Iterator[SqlKey
     try:
         if is_migrated:
             migrate.upgrade(engine)
-        yield SqlKeyStore(engine=engine)
+        store = SqlKeyStore(engine=engine)
+        try:
+            yield store
+        finally:
+            store.close()
     finally:
         engine.dispose()

@@ -4,7 +4,9 @@ Why: on the event loop (``auth.lookup``) a storm's batches are small, often one 
 SQLAlchemy's pool checkout and statement compilation cost ~120 µs per batch against ~5 µs for
 the row itself (measured here). One connection of its own (opened on first use) with one
 statement text, which the driver's statement cache keeps prepared. Without an open
-transaction the connection holds no lock, so it never blocks a writer. Rows come back in the
+transaction the connection holds no lock, so it never blocks a writer; a writer's brief
+exclusive lock (its commit) is waited for at most :data:`BUSY_TIMEOUT_S` (the default 5 s would
+freeze the event loop), after which the lookup fails as unavailable (503). Rows come back in the
 column order of ``auth.sql``'s lookup query, which decodes them.
 """
 
@@ -17,7 +19,10 @@ from typing import Any
 
 from auth.errors import KeyStoreError
 
-__all__ = ["SqliteRowReader"]
+__all__ = ["BUSY_TIMEOUT_S", "SqliteRowReader"]
+
+#: Longest wait on the event loop for a writer's commit to finish.
+BUSY_TIMEOUT_S = 0.1
 
 _GET_ONE = (
     "SELECT key_id, user_id, name, tier, key_hash, secret_hash, created_at, expires_at,"
@@ -44,7 +49,9 @@ class SqliteRowReader:
                     raise KeyStoreError("the key store is closed")
                 conn = self._conn
                 if conn is None:
-                    conn = sqlite3.connect(self._path, check_same_thread=False)
+                    conn = sqlite3.connect(
+                        self._path, timeout=BUSY_TIMEOUT_S, check_same_thread=False
+                    )
                     self._conn = conn
                 return [row for key_id in key_ids for row in conn.execute(_GET_ONE, (key_id,))]
         except sqlite3.Error as exc:

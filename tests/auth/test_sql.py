@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import sqlite3
 import time
 from datetime import UTC, datetime
 
@@ -96,3 +97,20 @@ def test_a_sqlite_lookup_of_one_key_costs_microseconds(sqlite_url: str) -> None:
         assert best < 40e-6, f"{best * 1e6:.0f} µs per single-key lookup"
     with pytest.raises(KeyStoreError):  # closed with its engine
         store.get_many([ids[0]])
+
+
+def test_a_sqlite_lookup_waits_on_a_writer_briefly_not_for_seconds(sqlite_url: str) -> None:
+    """It runs on the event loop: sqlite3's default 5 s busy wait would freeze every socket."""
+    with open_sql_key_store(sqlite_url) as store:
+        assert store.get_many(["a"]) == {}  # the lookup connection is open
+        path = sqlite_url.removeprefix("sqlite:///")
+        writer = sqlite3.connect(path, isolation_level=None)
+        try:
+            writer.execute("BEGIN EXCLUSIVE")
+            started = time.monotonic()
+            with pytest.raises(KeyStoreError):
+                store.get_many(["a"])
+            assert time.monotonic() - started < 1.0
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()

@@ -6,6 +6,7 @@
     python -m auth keys list
     python -m auth keys revoke KEY_ID
     python -m auth keys rotate KEY_ID [--grace-s 3600]
+    python -m auth keys set-tier KEY_ID TIER
     python -m auth db upgrade [REV] | db downgrade [REV] | db current
     python -m auth serve [--host 127.0.0.1] [--port 8001]
     python -m auth usage [--key ID] [--days 7]     (the data API's usage; see dataapi.usage_report)
@@ -35,7 +36,7 @@ from auth.app import build_auth_app
 from auth.channel_auth import AppCredentials
 from auth.clock import SystemClock
 from auth.config import AuthSettings, load_peppers, load_settings, read_policy
-from auth.revocation import publish_revocation
+from auth.revocation import publish_revocation, publish_tier_change
 from auth.sql import SqlKeyStore, create_engine_for_url
 
 __all__ = ["main", "parse_args", "run"]
@@ -60,6 +61,11 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     rotate = keys.add_parser("rotate", help="replace a key, keeping its identity")
     rotate.add_argument("key_id")
     rotate.add_argument("--grace-s", type=float, default=0.0, help="old key stays valid this long")
+    set_tier = keys.add_parser(
+        "set-tier", help="change a key's tier; sockets it authorised are closed on every node"
+    )
+    set_tier.add_argument("key_id")
+    set_tier.add_argument("tier")
     db = commands.add_parser("db", help="schema migrations").add_subparsers(
         dest="action", required=True
     )
@@ -72,16 +78,22 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     return parser.parse_args(list(argv))
 
 
-def _announcer(settings: AuthSettings) -> tuple[cli.Announce, sync_redis.Redis | None]:
+def _announcer(
+    settings: AuthSettings,
+) -> tuple[cli.Announce, cli.AnnounceTier, sync_redis.Redis | None]:
+    """Redis publishes when configured; without Redis, nodes poll the database instead."""
     if settings.redis_url is None:
-        return (lambda key_id: None), None
+        return (lambda key_id: None), (lambda key_id, tier: None), None
     client = sync_redis.Redis.from_url(settings.redis_url)
     prefix = settings.options.redis_prefix
 
     def announce(key_id: str) -> None:
         publish_revocation(client, prefix, key_id)
 
-    return announce, client
+    def announce_tier(key_id: str, tier: str) -> None:
+        publish_tier_change(client, prefix, key_id, tier)
+
+    return announce, announce_tier, client
 
 
 def _keys(args: argparse.Namespace, settings: AuthSettings, engine: Engine, out: TextIO) -> None:
@@ -105,9 +117,19 @@ def _keys(args: argparse.Namespace, settings: AuthSettings, engine: Engine, out:
     if args.action == "list":
         cli.list_keys(store=store, clock=clock, out=out)
         return
-    announce, client = _announcer(settings)
+    announce, announce_tier, client = _announcer(settings)
     try:
-        if args.action == "revoke":
+        if args.action == "set-tier":
+            cli.set_tier(
+                store=store,
+                tiers=read_policy(settings.policy_file).tiers,
+                clock=clock,
+                key_id=args.key_id,
+                tier=args.tier,
+                announce_tier=announce_tier,
+                out=out,
+            )
+        elif args.action == "revoke":
             cli.revoke_key(store=store, clock=clock, key_id=args.key_id, announce=announce, out=out)
         else:
             cli.rotate_key(
@@ -134,9 +156,10 @@ async def _serve(args: argparse.Namespace, settings: AuthSettings, engine: Engin
         encryption_master_key_base64=settings.encryption_master_key_base64,
     )
     redis = None if settings.redis_url is None else Redis.from_url(settings.redis_url)
+    store = SqlKeyStore(engine=engine)
     try:
         app = build_auth_app(
-            store=SqlKeyStore(engine=engine),
+            store=store,
             policy=read_policy(settings.policy_file),
             credentials=credentials,
             clock=SystemClock(),
@@ -153,6 +176,7 @@ async def _serve(args: argparse.Namespace, settings: AuthSettings, engine: Engin
         )
         await uvicorn.Server(config).serve()
     finally:
+        store.close()
         if redis is not None:
             await redis.aclose()
 

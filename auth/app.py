@@ -30,7 +30,8 @@ from auth.grants import GrantRegistry, MemoryGrants, RedisGrants
 from auth.pepper import Peppers
 from auth.policy import Policy
 from auth.ratelimit import FailureLimiter
-from auth.revocation import RevocationListener, RevocationPoller, RevocationSource
+from auth.revocation import RevocationListener
+from auth.revocation_poll import RevocationPoller, RevocationSource
 from auth.sql import SqlKeyStore
 from auth.store import KeyStore
 from auth.verifier import KeyVerifier
@@ -55,12 +56,17 @@ class AuthService:
 
     @contextlib.asynccontextmanager
     async def running(
-        self, *, on_revoked: Callable[[str], None] | None = None
+        self,
+        *,
+        on_revoked: Callable[[str], None] | None = None,
+        on_tier_changed: Callable[[str, str], None] | None = None,
     ) -> AsyncIterator[RevocationListener | None]:
-        """Listen for revocations while open: Redis announcements, else a database poll.
+        """Listen for revocations and tier changes while open: Redis announcements, else a
+        database poll.
 
         Args:
             on_revoked: also called with each revoked key id (e.g. to close its sockets).
+            on_tier_changed: also called with a key id and its new tier.
         """
         if self.redis is None:
             if self.revocation_source is None or self.revocation_poll_s <= 0:
@@ -72,6 +78,7 @@ class AuthService:
                 clock=self.clock,
                 interval_s=self.revocation_poll_s,
                 on_revoked=on_revoked,
+                on_tier_changed=on_tier_changed,
             ):
                 yield None
             return
@@ -80,6 +87,7 @@ class AuthService:
             prefix=self.redis_prefix,
             cache=self.verifier.cache,
             on_revoked=on_revoked,
+            on_tier_changed=on_tier_changed,
         ) as listener:
             yield listener
 

@@ -1,9 +1,11 @@
-"""The ``keys`` commands: create (the key is shown once), list, revoke, rotate.
+"""The ``keys`` commands: create (the key is shown once), list, revoke, rotate, set-tier.
 
 Each command is a function of its collaborators and an output stream, so tests run them against
 a real database without a subprocess. Revoke and rotate call ``announce(key_id)``, which
 ``auth.__main__`` wires to a Redis publish when ``REDIS_URL`` is set, so serving nodes drop
-their cached verifications at once instead of after the cache TTL.
+their cached verifications at once instead of after the cache TTL. Set-tier calls
+``announce_tier(key_id, tier)`` (a Redis publish too), so nodes close the sockets the old tier
+authorised (issue 10 item 7).
 """
 
 from __future__ import annotations
@@ -20,9 +22,17 @@ from auth.pepper import Peppers
 from auth.store import KeyStore
 from auth.tiers import TierTable
 
-__all__ = ["CommandError", "create_key", "list_keys", "revoke_key", "rotate_key"]
+__all__ = [
+    "CommandError",
+    "create_key",
+    "list_keys",
+    "revoke_key",
+    "rotate_key",
+    "set_tier",
+]
 
 Announce = Callable[[str], None]
+AnnounceTier = Callable[[str, str], None]
 
 
 class CommandError(Exception):
@@ -165,3 +175,29 @@ def rotate_key(
     out.write(f"rotated {key_id} (old key ends {_when(ended.revoked_at or ended.expires_at)})\n")
     _show_new(issued.record, issued.plain.reveal(), out)
     return issued.record
+
+
+def set_tier(
+    *,
+    store: KeyStore,
+    tiers: TierTable,
+    clock: Clock,
+    key_id: str,
+    tier: str,
+    announce_tier: AnnounceTier,
+    out: TextIO,
+) -> ApiKey:
+    """Give the key another tier; serving nodes re-check its sockets within the revocation bound.
+
+    Announced even when the tier is unchanged, so running it again repairs a missed message.
+    """
+    if tiers.get(tier) is None:
+        raise CommandError(f"unknown tier {tier!r}; configured: {', '.join(tiers.names)}")
+    record = _existing(store, key_id)
+    now = _now(clock)
+    if record.revoked_at is not None and record.revoked_at <= now:
+        raise CommandError(f"key {key_id!r} is revoked; create a new key instead")
+    store.set_tier(key_id, tier, now)
+    announce_tier(key_id, tier)
+    out.write(f"key {key_id}: tier {record.tier} -> {tier}\n")
+    return dataclasses.replace(record, tier=tier)

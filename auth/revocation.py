@@ -6,7 +6,9 @@ at once, so with Redis a revocation takes effect within the pub/sub delivery tim
 fire-and-forget: a node that was disconnected misses messages, so on any listener error the
 whole cache is cleared, and the cache TTL still bounds anything else (see ``auth.cache``).
 Only the public key id travels, never the key. ``on_revoked`` lets the host act on it too:
-pusherd closes the sockets the key authorised (``pusherd.embedded``).
+pusherd closes the sockets the key authorised (``pusherd.embedded``). A tier change
+(``keys set-tier``) travels the same way as ``tier:<key id>:<tier>`` (a key id has no colon)
+and reaches ``on_tier_changed``; without Redis the poller reads it from ``tier_changed_at``.
 """
 
 from __future__ import annotations
@@ -14,25 +16,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Protocol
 
-import anyio.to_thread
 import redis as sync_redis
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from auth.cache import VerificationCache
-from auth.clock import Clock
-from auth.errors import KeyStoreError
 
 __all__ = [
+    "OnRevoked",
+    "OnTierChanged",
     "RevocationListener",
-    "RevocationPoller",
-    "RevocationSource",
+    "call_guarded",
     "publish_revocation",
+    "publish_tier_change",
     "revocation_channel",
 ]
 
@@ -41,6 +41,11 @@ logger = logging.getLogger("auth.revocation")
 #: Seconds to wait for Redis to confirm the subscription before serving.
 _SUBSCRIBE_TIMEOUT_S = 5.0
 _RETRY_DELAY_S = 1.0
+_TIER_PREFIX = "tier:"
+
+OnRevoked = Callable[[str], None]
+#: Called with the key id and its new tier.
+OnTierChanged = Callable[[str, str], None]
 
 
 class MessageSource(Protocol):
@@ -60,6 +65,18 @@ def publish_revocation(client: sync_redis.Redis, prefix: str, key_id: str) -> in
     return int(client.publish(revocation_channel(prefix), key_id))
 
 
+def publish_tier_change(client: sync_redis.Redis, prefix: str, key_id: str, tier: str) -> int:
+    """Tell every node that ``key_id`` now has ``tier``; returns how many listeners received it."""
+    return int(client.publish(revocation_channel(prefix), f"{_TIER_PREFIX}{key_id}:{tier}"))
+
+
+def call_guarded(action: Callable[[], None]) -> None:
+    try:
+        action()
+    except Exception:
+        logger.error("acting on a key change failed", exc_info=True)
+
+
 class RevocationListener:
     """An async context manager: subscribed on enter, task cancelled and connection closed on exit.
 
@@ -72,6 +89,7 @@ class RevocationListener:
         "_changed",
         "_channel",
         "_on_revoked",
+        "_on_tier_changed",
         "_pubsub",
         "_redis",
         "_task",
@@ -84,13 +102,16 @@ class RevocationListener:
         redis: Redis,
         prefix: str,
         cache: VerificationCache,
-        on_revoked: Callable[[str], None] | None = None,
+        on_revoked: OnRevoked | None = None,
+        on_tier_changed: OnTierChanged | None = None,
     ) -> None:
         """
         Args:
             on_revoked: called with each revoked key id after the cache dropped it.
+            on_tier_changed: called with a key id and its new tier, after the cache dropped it.
         """
         self._on_revoked = on_revoked
+        self._on_tier_changed = on_tier_changed
         self._redis = redis
         self._channel = revocation_channel(prefix)
         self._cache = cache
@@ -147,112 +168,24 @@ class RevocationListener:
             if message is None or message.get("type") != "message":
                 continue
             data = message.get("data")
-            key_id = data.decode() if isinstance(data, bytes) else str(data)
-            evicted = self._cache.evict_key(key_id)
-            logger.info("key %s revoked; %d cached verification(s) dropped", key_id, evicted)
-            if self._on_revoked is not None:
-                try:
-                    self._on_revoked(key_id)
-                except Exception:
-                    logger.error("acting on a key revocation failed", exc_info=True)
+            self._apply(data.decode() if isinstance(data, bytes) else str(data))
             async with self._changed:
                 self.handled += 1
                 self._changed.notify_all()
 
-
-class RevocationSource(Protocol):
-    """What the poller reads: :meth:`auth.sql.SqlKeyStore.revoked_since`."""
-
-    def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]: ...
-
-
-class RevocationPoller:
-    """Without Redis: ask the database every ``interval_s`` which keys were revoked lately.
-
-    The CLI is another process and cannot reach a node without Redis; this bounds how long a
-    revoked key's open sockets and cached verifications survive to about ``interval_s``. It reads
-    a sliding window of ``window_s`` (so a revocation committed a little after its timestamp is
-    not missed) and acts once per revocation. An async context manager, like the listener.
-    """
-
-    __slots__ = (
-        "_cache",
-        "_clock",
-        "_handled",
-        "_interval_s",
-        "_on_revoked",
-        "_source",
-        "_task",
-        "_window_s",
-    )
-
-    def __init__(
-        self,
-        *,
-        source: RevocationSource,
-        cache: VerificationCache,
-        clock: Clock,
-        interval_s: float,
-        on_revoked: Callable[[str], None] | None = None,
-        window_s: float = 60.0,
-    ) -> None:
-        self._source = source
-        self._cache = cache
-        self._clock = clock
-        self._interval_s = interval_s
-        self._on_revoked = on_revoked
-        self._window_s = window_s
-        self._handled: dict[tuple[str, datetime], None] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> RevocationPoller:
-        # Revocations older than the start need no action: the keys are refused anyway and no
-        # socket of this process predates it.
-        start = self._wall_now()
-        for key_id, revoked_at in await self._query():
-            if revoked_at <= start:
-                self._handled[(key_id, revoked_at)] = None
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _query(self) -> list[tuple[str, datetime]]:
-        since = self._wall_now() - timedelta(seconds=self._window_s)
-        try:
-            return await anyio.to_thread.run_sync(self._source.revoked_since, since)
-        except KeyStoreError as exc:
-            logger.warning("revocation poll failed: %s", exc)
-            return []
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval_s)
-            horizon = self._wall_now() - timedelta(seconds=2 * self._window_s)
-            for seen in [seen for seen in self._handled if seen[1] < horizon]:
-                del self._handled[seen]
-            for key_id, revoked_at in await self._query():
-                if (key_id, revoked_at) in self._handled:
-                    continue
-                self._handled[(key_id, revoked_at)] = None
-                self._cache.evict_key(key_id)
-                logger.info("key %s revoked (seen in the database)", key_id)
-                if self._on_revoked is not None:
-                    try:
-                        self._on_revoked(key_id)
-                    except Exception:
-                        logger.error("acting on a key revocation failed", exc_info=True)
-
-    def _wall_now(self) -> datetime:
-        return datetime.fromtimestamp(self._clock.time(), UTC)
+    def _apply(self, text: str) -> None:
+        if text.startswith(_TIER_PREFIX):
+            key_id, _, tier = text[len(_TIER_PREFIX) :].partition(":")
+            evicted = self._cache.evict_key(key_id)
+            logger.info(
+                "key %s now has tier %s; %d cached verification(s) dropped", key_id, tier, evicted
+            )
+            on_tier_changed = self._on_tier_changed
+            if on_tier_changed is not None:
+                call_guarded(lambda: on_tier_changed(key_id, tier))
+            return
+        evicted = self._cache.evict_key(text)
+        logger.info("key %s revoked; %d cached verification(s) dropped", text, evicted)
+        on_revoked = self._on_revoked
+        if on_revoked is not None:
+            call_guarded(lambda: on_revoked(text))

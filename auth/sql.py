@@ -19,6 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from auth.errors import KeyStoreError
 from auth.keys import ApiKey
+from auth.sqlite_rows import SqliteRowReader
 from auth.store import DB_CONCURRENCY
 
 __all__ = [
@@ -35,7 +36,7 @@ DEFAULT_DATABASE_URL = "sqlite:///pusherd-auth.sqlite3"
 
 metadata = sa.MetaData()
 
-#: Mirrors migrations 0001 and 0002; a test compares the two so they cannot drift apart.
+#: Mirrors migrations 0001 to 0003; a test compares the two so they cannot drift apart.
 api_keys = sa.Table(
     "api_keys",
     metadata,
@@ -48,6 +49,7 @@ api_keys = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    sa.Column("tier_changed_at", sa.DateTime(timezone=True), nullable=True, index=True),
 )
 
 
@@ -130,19 +132,28 @@ def _key_to_values(record: ApiKey) -> dict[str, Any]:
 class SqlKeyStore:
     """:class:`~auth.store.KeyStore` over an engine the caller owns (schema from migrations)."""
 
-    __slots__ = ("_engine",)
+    __slots__ = ("_engine", "_sqlite_rows", "is_local")
 
     def __init__(self, *, engine: Engine) -> None:
         self._engine = engine
+        # SQLite reads a local file: a primary-key row is a few µs, cheaper on the event loop
+        # than a thread hand-off (``auth.sqlite_rows``). A server (PostgreSQL) may stall on
+        # the network, so its queries stay in a worker thread.
+        self.is_local = engine.dialect.name == "sqlite"
+        database = engine.url.database
+        self._sqlite_rows = (
+            SqliteRowReader(database)
+            if self.is_local and database not in (None, "", ":memory:")
+            else None
+        )
+
+    def close(self) -> None:
+        """Close the SQLite lookup connection; lookups then fail (the engine is the caller's)."""
+        if self._sqlite_rows is not None:
+            self._sqlite_rows.close()
 
     def get(self, key_id: str) -> ApiKey | None:
-        query = sa.select(api_keys).where(api_keys.c.key_id == key_id)
-        try:
-            with self._engine.connect() as conn:
-                row = conn.execute(query).first()
-        except SQLAlchemyError as exc:
-            raise KeyStoreError("key lookup failed") from exc
-        return None if row is None else _row_to_key(row)
+        return self.get_many([key_id]).get(key_id)
 
     def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
         """One ``IN`` query on the primary key; rows decoded by hand (the hot path of a storm).
@@ -150,11 +161,15 @@ class SqlKeyStore:
         Untyped text columns skip SQLAlchemy's per-value result processing (a regex per
         SQLite datetime), which was most of the cost per key.
         """
-        try:
-            with self._engine.connect() as conn:
-                rows = conn.execute(_GET_MANY, {"key_ids": list(key_ids)}).all()
-        except SQLAlchemyError as exc:
-            raise KeyStoreError("key lookup failed") from exc
+        rows: Sequence[Sequence[Any]]
+        if self._sqlite_rows is not None:
+            rows = self._sqlite_rows.rows(key_ids)
+        else:
+            try:
+                with self._engine.connect() as conn:
+                    rows = conn.execute(_GET_MANY, {"key_ids": list(key_ids)}).all()
+            except SQLAlchemyError as exc:
+                raise KeyStoreError("key lookup failed") from exc
         keys = {}
         for key_id, user_id, name, tier, key_hash, secret_hash, created, expires, revoked in rows:
             created_at = _moment(created)
@@ -203,6 +218,36 @@ class SqlKeyStore:
         except SQLAlchemyError as exc:
             raise KeyStoreError("key re-hash failed") from exc
 
+    def set_tier(self, key_id: str, tier: str, at: datetime) -> None:
+        """Only ``tier`` and ``tier_changed_at`` are written, so nothing else is undone."""
+        query = (
+            sa.update(api_keys)
+            .where(api_keys.c.key_id == key_id)
+            .values(tier=tier, tier_changed_at=_utc(at))
+        )
+        try:
+            with self._engine.begin() as conn:
+                conn.execute(query)
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("tier change failed") from exc
+
+    def tier_changed_since(self, since: datetime) -> list[tuple[str, str, datetime]]:
+        """``(key_id, tier, tier_changed_at)`` of keys whose tier changed after ``since``."""
+        query = sa.select(api_keys.c.key_id, api_keys.c.tier, api_keys.c.tier_changed_at).where(
+            api_keys.c.tier_changed_at > since
+        )
+        try:
+            with self._engine.connect() as conn:
+                rows = conn.execute(query).all()
+        except SQLAlchemyError as exc:
+            raise KeyStoreError("tier change query failed") from exc
+        out = []
+        for key_id, tier, changed_at in rows:
+            moment = _utc(changed_at)
+            assert moment is not None  # filtered on
+            out.append((str(key_id), str(tier), moment))
+        return out
+
     def revoked_since(self, since: datetime) -> list[tuple[str, datetime]]:
         """``(key_id, revoked_at)`` of keys revoked after ``since`` (indexed; for polling)."""
         query = sa.select(api_keys.c.key_id, api_keys.c.revoked_at).where(
@@ -245,6 +290,10 @@ def open_sql_key_store(url: str, *, is_migrated: bool = True) -> Iterator[SqlKey
     try:
         if is_migrated:
             migrate.upgrade(engine)
-        yield SqlKeyStore(engine=engine)
+        store = SqlKeyStore(engine=engine)
+        try:
+            yield store
+        finally:
+            store.close()
     finally:
         engine.dispose()

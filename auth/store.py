@@ -1,17 +1,19 @@
 """Where API key records live: a three-method seam with an in-memory reference implementation.
 
 The service only ever needs to fetch keys by their public id (the hot path, an indexed lookup,
-batched across concurrent requests by ``auth.lookup``),
-write one record (create, revoke, rotate), replace a legacy hash after a successful verification
-and list them (the CLI). :class:`SqlKeyStore` in
-``auth.sql`` is the durable implementation; the same contract suite runs against both. Methods are
-synchronous: the database drivers are, and the service calls them from a worker thread.
+batched across concurrent requests by ``auth.lookup``), write one record (create, revoke,
+rotate), change a tier, replace a legacy hash after a successful verification and list them
+(the CLI). :class:`SqlKeyStore` in ``auth.sql`` is the durable implementation; the same
+contract suite runs against both. Methods are
+synchronous: the database drivers are. The service calls them from a worker thread, except
+a local store's lookups (``is_local``), which are cheaper on the event loop.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from auth.keys import ApiKey
@@ -28,6 +30,10 @@ class KeyStore(Protocol):
 
     Implementations raise :class:`auth.errors.KeyStoreError` when the storage fails.
     """
+
+    #: Queries are a local read of microseconds (SQLite, memory): ``auth.lookup`` runs them on
+    #: the event loop, where a worker-thread hop would cost more than the query itself.
+    is_local: bool
 
     def get(self, key_id: str) -> ApiKey | None:
         """The record for ``key_id``, or ``None`` when there is none."""
@@ -49,6 +55,10 @@ class KeyStore(Protocol):
         """
         ...
 
+    def set_tier(self, key_id: str, tier: str, at: datetime) -> None:
+        """Change the key's tier, noting when (``keys set-tier``); nothing else changes."""
+        ...
+
     def list_all(self) -> Sequence[ApiKey]:
         """Every record, oldest first."""
         ...
@@ -58,6 +68,8 @@ class MemoryKeyStore:
     """A dict; the reference semantics, and the default in tests."""
 
     __slots__ = ("_records",)
+
+    is_local = True
 
     def __init__(self) -> None:
         self._records: dict[str, ApiKey] = {}
@@ -81,6 +93,11 @@ class MemoryKeyStore:
             secret_hash=None,
             user_id=user_id if record.user_id == record.key_id else record.user_id,
         )
+
+    def set_tier(self, key_id: str, tier: str, at: datetime) -> None:
+        record = self._records.get(key_id)
+        if record is not None:
+            self._records[key_id] = dataclasses.replace(record, tier=tier)
 
     def list_all(self) -> Sequence[ApiKey]:
         return sorted(self._records.values(), key=lambda r: (r.created_at, r.key_id))

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
 import sqlalchemy as sa
@@ -58,6 +58,8 @@ __all__ = [
 #: Where ``npm run build`` puts the scoreboard page (clients/js-example).
 SITE_DIST_DIR = Path(__file__).resolve().parents[1] / "clients" / "js-example" / "dist"
 
+_V = TypeVar("_V")
+
 
 class GrantQuota:
     """pusherd's :class:`~pusherd.hooks.KeyQuota` answered from the auth service's grants.
@@ -65,6 +67,8 @@ class GrantQuota:
     It also remembers the keys revoked while this node runs, for as long as a grant lives: a
     token signed before the revocation for a socket that had not subscribed yet then meets a
     limit of 0 (4004) instead of a channel, so no old token works after ``keys revoke``.
+    Likewise for a tier change (``keys set-tier``): a grant that names another tier than the
+    key's new one was signed under the old tier and meets a limit of 0.
     """
 
     def __init__(self, grants: GrantRegistry, *, clock: Clock, remember_s: float) -> None:
@@ -72,25 +76,41 @@ class GrantQuota:
         self._clock = clock
         self._remember_s = remember_s
         self._revoked: dict[str, float] = {}  # key id → monotonic deadline, oldest first
+        self._tiers: dict[str, tuple[str, float]] = {}  # key id → (new tier, deadline)
 
     def revoked(self, key_id: str) -> None:
         now = self._clock.monotonic()
-        while self._revoked:
-            oldest = next(iter(self._revoked))
-            if self._revoked[oldest] > now:
-                break
-            del self._revoked[oldest]
+        _expire(self._revoked, lambda deadline: deadline, now)
         self._revoked.pop(key_id, None)
         self._revoked[key_id] = now + self._remember_s
+
+    def tier_changed(self, key_id: str, tier: str) -> None:
+        now = self._clock.monotonic()
+        _expire(self._tiers, lambda entry: entry[1], now)
+        self._tiers.pop(key_id, None)
+        self._tiers[key_id] = (tier, now + self._remember_s)
 
     async def key_limit(self, socket_id: str) -> tuple[str, int] | None:
         grant = await self._grants.lookup(socket_id)
         if grant is None:
             return None
+        now = self._clock.monotonic()
         deadline = self._revoked.get(grant.key_id)
-        if deadline is not None and deadline > self._clock.monotonic():
+        if deadline is not None and deadline > now:
             return grant.key_id, 0
+        changed = self._tiers.get(grant.key_id)
+        if changed is not None and changed[1] > now and changed[0] != grant.tier:
+            return grant.key_id, 0  # signed under the key's old tier
         return grant.key_id, grant.max_connections
+
+
+def _expire(entries: dict[str, _V], deadline_of: Callable[[_V], float], now: float) -> None:
+    """Drop entries whose deadline passed; ``entries`` is in insertion (= deadline) order."""
+    while entries:
+        oldest = next(iter(entries))
+        if deadline_of(entries[oldest]) > now:
+            break
+        del entries[oldest]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,8 +209,23 @@ def auth_extension(
             quota.revoked(key_id)
             publisher.terminate_channel(app, api_key_channel(key_id))
 
+        def on_tier_changed(key_id: str, tier: str) -> None:
+            """A tier change closes (4009) every socket the key authorised, as a revocation.
+
+            Why not only the sockets on channels the new tier forbids: Pusher has no
+            server-initiated unsubscribe frame, so "selective" still means closing a socket,
+            and deciding which would need every node to re-run the channel rules against each
+            socket's subscriptions, which live in the adapters, not here. Closing them all is
+            protocol-conformant and cannot leave a forbidden subscription behind; the client
+            reconnects and authorises again under the new tier, which also applies the new
+            tier's connection cap (4004 beyond it). Tokens signed under the old tier for
+            sockets that had not subscribed yet meet a limit of 0 (``GrantQuota``).
+            """
+            quota.tier_changed(key_id, tier)
+            publisher.terminate_channel(app, api_key_channel(key_id))
+
         try:
-            async with service.running(on_revoked=on_revoked):
+            async with service.running(on_revoked=on_revoked, on_tier_changed=on_tier_changed):
                 yield
         finally:
             if redis is not None:

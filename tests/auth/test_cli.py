@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import Engine
 
-from auth.cli import CommandError, create_key, list_keys, revoke_key, rotate_key
+from auth.cli import CommandError, create_key, list_keys, revoke_key, rotate_key, set_tier
 from auth.keys import parse_key
 from auth.sql import SqlKeyStore
 from auth.tiers import default_tiers
@@ -162,3 +162,55 @@ def test_rotate_with_grace_lets_the_old_key_expire_later(
     assert old_record is not None and old_record.revoked_at is None
     assert old_record.expires_at is not None
     assert old_record.expires_at.timestamp() == pytest.approx(clock.time() + 3600)
+
+
+def test_set_tier_stores_the_tier_and_announces_it(
+    store: SqlKeyStore, hasher: CountingHasher, clock: FakeClock
+) -> None:
+    presented = parse_key(_create(store, hasher, clock, io.StringIO()))
+    assert presented is not None
+    announced: list[tuple[str, str]] = []
+    out = io.StringIO()
+    set_tier(
+        store=store,
+        tiers=default_tiers(),
+        clock=clock,
+        key_id=presented.key_id,
+        tier="free",
+        announce_tier=lambda key_id, tier: announced.append((key_id, tier)),
+        out=out,
+    )
+    record = store.get(presented.key_id)
+    assert record is not None and record.tier == "free"
+    assert announced == [(presented.key_id, "free")]
+    assert "pro -> free" in out.getvalue()
+    assert presented.secret.reveal() not in out.getvalue()
+
+
+def test_set_tier_refuses_an_unknown_tier_or_key_and_a_revoked_key(
+    store: SqlKeyStore, hasher: CountingHasher, clock: FakeClock
+) -> None:
+    presented = parse_key(_create(store, hasher, clock, io.StringIO()))
+    assert presented is not None
+    args: dict[str, Any] = {
+        "store": store,
+        "tiers": default_tiers(),
+        "clock": clock,
+        "announce_tier": lambda key_id, tier: None,
+        "out": io.StringIO(),
+    }
+    with pytest.raises(CommandError, match="unknown tier"):
+        set_tier(key_id=presented.key_id, tier="platinum", **args)
+    with pytest.raises(CommandError, match="no key"):
+        set_tier(key_id="0" * 16, tier="free", **args)
+    revoke_key(
+        store=store,
+        clock=clock,
+        key_id=presented.key_id,
+        announce=lambda k: None,
+        out=io.StringIO(),
+    )
+    with pytest.raises(CommandError, match="revoked"):
+        set_tier(key_id=presented.key_id, tier="free", **args)
+    record = store.get(presented.key_id)
+    assert record is not None and record.tier == "pro"

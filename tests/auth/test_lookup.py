@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -66,3 +67,37 @@ async def test_a_store_failure_reaches_every_waiter_as_key_store_error() -> None
         *(lookup.get(f"{index:016x}") for index in range(3)), return_exceptions=True
     )
     assert all(isinstance(outcome, KeyStoreError) for outcome in outcomes)
+
+
+class _ThreadRecordingStore(MemoryKeyStore):
+    """Records which thread each query ran on."""
+
+    def __init__(self, *, is_local: bool) -> None:
+        super().__init__()
+        self.is_local = is_local
+        self.threads: list[int] = []
+
+    def get_many(self, key_ids: Sequence[str]) -> dict[str, ApiKey]:
+        self.threads.append(threading.get_ident())
+        return super().get_many(key_ids)
+
+
+async def test_a_local_store_is_queried_on_the_event_loop_in_batches() -> None:
+    """Issue 17: a SQLite row is a few µs; a worker-thread hop cost more than the query."""
+    store = _ThreadRecordingStore(is_local=True)
+    for index in range(300):
+        key_id = f"{index:016x}"
+        store.put(ApiKey(key_id=key_id, user_id="u", name="n", tier="pro", created_at=NOW))
+    lookup = KeyLookup(store=store)
+    found = await asyncio.gather(*(lookup.get(f"{index:016x}") for index in range(300)))
+    assert all(record is not None for record in found)
+    assert set(store.threads) == {threading.get_ident()}
+    assert len(store.threads) <= 5  # still batched
+
+
+async def test_a_networked_store_is_queried_in_a_worker_thread() -> None:
+    store = _ThreadRecordingStore(is_local=False)
+    store.put(ApiKey(key_id="0" * 16, user_id="u", name="n", tier="pro", created_at=NOW))
+    lookup = KeyLookup(store=store)
+    assert await lookup.get("0" * 16) is not None
+    assert store.threads and threading.get_ident() not in store.threads

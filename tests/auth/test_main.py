@@ -33,8 +33,8 @@ def test_db_upgrade_and_downgrade(database_url: str) -> None:
     assert run(["db", "current"], env, out) == 0
     assert run(["db", "downgrade"], env, out) == 0
     assert out.getvalue().splitlines() == [
-        "database at revision 0002",
-        "database at revision 0002",
+        "database at revision 0003",
+        "database at revision 0003",
         "database at revision base",
     ]
 

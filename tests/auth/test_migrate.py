@@ -32,10 +32,10 @@ def _tables(engine: Engine) -> set[str]:
 def test_upgrade_then_downgrade_then_upgrade_again(engine: Engine) -> None:
     assert migrate.current_revision(engine) is None
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == migrate.head_revision() == "0002"
+    assert migrate.current_revision(engine) == migrate.head_revision() == "0003"
     assert "api_keys" in _tables(engine)
     migrate.upgrade(engine)  # already at head: a no-op
-    assert migrate.current_revision(engine) == "0002"
+    assert migrate.current_revision(engine) == "0003"
     migrate.downgrade(engine)
     assert migrate.current_revision(engine) is None
     assert "api_keys" not in _tables(engine)

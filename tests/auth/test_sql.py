@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import sqlite3
+import time
 from datetime import UTC, datetime
 
 import pytest
@@ -36,7 +38,7 @@ def test_the_lookup_is_by_primary_key_and_user_id_is_indexed(migrated_engine: En
     inspector = sa.inspect(migrated_engine)
     assert inspector.get_pk_constraint("api_keys")["constrained_columns"] == ["key_id"]
     indexed = sorted(ix["column_names"] for ix in inspector.get_indexes("api_keys"))
-    assert indexed == [["revoked_at"], ["user_id"]]
+    assert indexed == [["revoked_at"], ["tier_changed_at"], ["user_id"]]
 
 
 def test_database_failures_become_key_store_errors(sqlite_engine: Engine) -> None:
@@ -61,3 +63,54 @@ def test_open_sql_key_store_migrates_and_disposes(sqlite_url: str) -> None:
         assert migrate.current_revision(engine) == migrate.head_revision()
     finally:
         engine.dispose()
+
+
+def test_only_a_sqlite_store_is_local(sqlite_engine: Engine) -> None:
+    """A local file is read on the event loop (``auth.lookup``); a server never is."""
+    assert SqlKeyStore(engine=sqlite_engine).is_local
+    engine = create_engine_for_url("postgresql://postgres@127.0.0.1:5432/postgres")
+    try:
+        assert not SqlKeyStore(engine=engine).is_local
+    finally:
+        engine.dispose()
+
+
+def test_a_sqlite_lookup_of_one_key_costs_microseconds(sqlite_url: str) -> None:
+    """Issue 17: on the event loop, a storm's small batches (often one key) must be cheap;
+    through SQLAlchemy's pool and compiler one key cost ~120 µs of CPU, the row itself ~5 µs.
+    The bound is generous for a loaded machine and still far under the old cost."""
+    with open_sql_key_store(sqlite_url) as store:
+        ids = [f"{index:016x}" for index in range(200)]
+        for key_id in ids:
+            store.put(
+                ApiKey(
+                    key_id=key_id, user_id="u", name="n", tier="pro", key_hash="h", created_at=NOW
+                )
+            )
+        assert store.get_many([ids[0]]) == {ids[0]: store.get(ids[0])}
+        best = float("inf")
+        for _ in range(5):
+            started = time.process_time()
+            for key_id in ids:
+                store.get_many([key_id])
+            best = min(best, (time.process_time() - started) / len(ids))
+        assert best < 40e-6, f"{best * 1e6:.0f} µs per single-key lookup"
+    with pytest.raises(KeyStoreError):  # closed with its engine
+        store.get_many([ids[0]])
+
+
+def test_a_sqlite_lookup_waits_on_a_writer_briefly_not_for_seconds(sqlite_url: str) -> None:
+    """It runs on the event loop: sqlite3's default 5 s busy wait would freeze every socket."""
+    with open_sql_key_store(sqlite_url) as store:
+        assert store.get_many(["a"]) == {}  # the lookup connection is open
+        path = sqlite_url.removeprefix("sqlite:///")
+        writer = sqlite3.connect(path, isolation_level=None)
+        try:
+            writer.execute("BEGIN EXCLUSIVE")
+            started = time.monotonic()
+            with pytest.raises(KeyStoreError):
+                store.get_many(["a"])
+            assert time.monotonic() - started < 1.0
+        finally:
+            writer.execute("ROLLBACK")
+            writer.close()

@@ -91,3 +91,22 @@ def test_rehash_replaces_the_hash_and_keeps_everything_else(store: KeyStore) -> 
     fetched = store.get("b2")
     assert fetched is not None and fetched.user_id == "user-b2"
     store.rehash("0000000000000000", "x", "y")  # unknown: nothing happens
+
+
+def test_set_tier_changes_only_the_tier(store: KeyStore) -> None:
+    revoked = dataclasses.replace(_record("a1"), revoked_at=NOW)
+    store.put(revoked)
+    store.set_tier("a1", "free", NOW + timedelta(minutes=1))
+    assert store.get("a1") == dataclasses.replace(revoked, tier="free")
+    store.set_tier("0000000000000000", "free", NOW)  # unknown: nothing happens
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_tier_changes_are_found_by_time(request: pytest.FixtureRequest, backend: str) -> None:
+    for engine in migrated_engine_for(request, backend):
+        store = SqlKeyStore(engine=engine)
+        store.put(_record("a1"))
+        store.put(_record("b2"))
+        store.set_tier("a1", "free", NOW + timedelta(seconds=10))
+        assert store.tier_changed_since(NOW) == [("a1", "free", NOW + timedelta(seconds=10))]
+        assert store.tier_changed_since(NOW + timedelta(seconds=10)) == []

@@ -8,11 +8,13 @@ fan-out happens inside the call, with no ``await`` per subscriber (house style Â
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pusherd.protocol.channels import ChannelKind, classify_channel
 from pusherd.protocol.session import Member
+from pusherd.state.consequences import Transition
 
 __all__ = [
     "Adapter",
@@ -20,6 +22,7 @@ __all__ = [
     "ChannelStats",
     "JoinResult",
     "LeaveResult",
+    "MembershipListener",
     "Subscriber",
     "is_cache_channel",
     "is_presence_channel",
@@ -49,6 +52,10 @@ def user_channel(user_id: str) -> str:
 def watchers_channel(user_id: str) -> str:
     """Internal channel of the sockets watching ``user_id``; clients cannot name it (``#``)."""
     return f"#watchers-{user_id}"
+
+
+#: Carries out what a transition the adapter noticed by itself causes (frames, webhooks, counts).
+MembershipListener = Callable[[Transition], None]
 
 
 class Subscriber(Protocol):
@@ -158,4 +165,12 @@ class Adapter(Protocol):
 
     def terminate_user(self, app_id: str, user_id: str) -> None:
         """Close every socket signed in as ``user_id``, on every node."""
+        ...
+
+    def watch_membership(self, listener: MembershipListener) -> None:
+        """Hand ``listener`` the joins and leaves no socket of this node asked for: the members
+        and sockets a dead node took with it, and what a repair after a Redis failure found.
+        The socket path carries out its own transitions with the same function
+        (:func:`pusherd.state.consequences.consequences_of`), so both cause the same frames,
+        webhooks and counts."""
         ...

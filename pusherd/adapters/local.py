@@ -12,6 +12,7 @@ from pusherd.adapters.base import (
     ChannelStats,
     JoinResult,
     LeaveResult,
+    MembershipListener,
     Subscriber,
     is_cache_channel,
     is_presence_channel,
@@ -143,6 +144,9 @@ class LocalAdapter:
             del self._cache[(app_id, channel)]
             return None
         return cached
+
+    def watch_membership(self, listener: MembershipListener) -> None:
+        """One process has no other node to die and no Redis to repair: nothing to report."""
 
     def terminate_user(self, app_id: str, user_id: str) -> None:
         sockets = self._index.subscribers(app_id, user_channel(user_id))

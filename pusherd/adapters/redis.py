@@ -47,6 +47,7 @@ from pusherd.adapters.base import (
     ChannelStats,
     JoinResult,
     LeaveResult,
+    MembershipListener,
     Subscriber,
     is_cache_channel,
     is_presence_channel,
@@ -66,6 +67,7 @@ from pusherd.adapters.redis_scripts import (
 from pusherd.clock import Clock
 from pusherd.protocol.bus import BusFormatError, decode_bus_message, encode_bus_message
 from pusherd.protocol.session import Member
+from pusherd.state.consequences import Transition, consequences_of
 from pusherd.state.subscriptions import ChannelIndex
 
 __all__ = ["RedisAdapter"]
@@ -116,7 +118,7 @@ class RedisAdapter:
             ledger=self._ledger,
             local_channels=self._local_channels,
             local_count=self._index.count,
-            announce=self.publish,
+            report=self._report,
             announce_delay_s=2 * reconnect_max_s,
             max_pending_channels=max_repair_channels,
         )
@@ -126,6 +128,21 @@ class RedisAdapter:
         self._tasks: list[asyncio.Task[None]] = []
         self._scripts: dict[str, Any] = {}
         self.is_listening = asyncio.Event()
+        self._listener: MembershipListener = self._publish_frames
+
+    def watch_membership(self, listener: MembershipListener) -> None:
+        self._listener = listener
+
+    def _report(self, transition: Transition) -> None:
+        self._listener(transition)
+
+    def _publish_frames(self, transition: Transition) -> None:
+        """Until someone watches: the frames alone (no webhooks without a webhook sink)."""
+        consequences = consequences_of(transition)
+        for frame in consequences.frames:
+            self.publish(
+                transition.app_id, transition.channel, frame, consequences.except_socket_id
+            )
 
     @property
     def repair_overflows(self) -> int:

@@ -50,6 +50,10 @@ class WebSocketEndpoint:
         self.actions = ChannelActions(
             adapter=adapter, clock=clock, webhooks=webhooks, key_quota=key_quota
         )
+        apps_by_id = {app.app_id: app for app in apps}
+        adapter.watch_membership(
+            lambda change: self.actions.carry_out(apps_by_id[change.app_id], change)
+        )
         self.clock = clock
         self.ids = ids
         self.connections: dict[str, LiveConnection] = {}

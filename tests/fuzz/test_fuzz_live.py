@@ -29,6 +29,7 @@ MIB = 1024 * 1024
 RSS_BOUND_BYTES = 256 * MIB
 #: Close-code oracles and log lines fixed on the ``wsproto`` branch (issue 10 items 1, 2, 12).
 
+
 def _run(**kwargs: int) -> FuzzReport:
     with server_process(sys.executable) as server:
         # An answer (or a due close frame) later than 3 s is a finding: the loop stalled.

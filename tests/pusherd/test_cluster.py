@@ -218,7 +218,7 @@ async def _subscribe(
         channel_data = orjson.dumps({"user_id": user_id, "user_info": {"n": user_id}}).decode()
         data["auth"] = _presence_auth(server, socket_id, channel, channel_data)
         data["channel_data"] = channel_data
-    await ws.send(orjson.dumps({"event": "pusher:subscribe", "data": data}))
+    await ws.send(orjson.dumps({"event": "pusher:subscribe", "data": data}).decode())
     while True:
         answer = await _recv(ws)
         if answer["event"] != "pusher_internal:member_added":

@@ -18,6 +18,7 @@ from pusherd.state.consequences import Transition
 
 __all__ = [
     "Adapter",
+    "AdapterCounters",
     "CachedEvent",
     "ChannelStats",
     "JoinResult",
@@ -105,6 +106,15 @@ class ChannelStats:
 
 
 @dataclass(frozen=True, slots=True)
+class AdapterCounters:
+    """What an adapter lost, for the metrics: writes dropped while the shared store could not
+    take them, and channels not queued for repair because the repair queue was full."""
+
+    dropped_writes: int = 0
+    repair_overflows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CachedEvent:
     """The last event published on a cache channel: its frame and when it expires (Unix s)."""
 
@@ -165,6 +175,10 @@ class Adapter(Protocol):
 
     def terminate_user(self, app_id: str, user_id: str) -> None:
         """Close every socket signed in as ``user_id``, on every node."""
+        ...
+
+    def counters(self) -> AdapterCounters:
+        """Totals since start, read by the metrics collector."""
         ...
 
     def watch_membership(self, listener: MembershipListener) -> None:

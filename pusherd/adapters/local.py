@@ -8,6 +8,7 @@ import heapq
 from typing import Any
 
 from pusherd.adapters.base import (
+    AdapterCounters,
     CachedEvent,
     ChannelStats,
     JoinResult,
@@ -144,6 +145,22 @@ class LocalAdapter:
             del self._cache[(app_id, channel)]
             return None
         return cached
+
+    def counters(self) -> AdapterCounters:
+        """Memory drops nothing and repairs nothing."""
+        return AdapterCounters()
+
+    def subscriber_count(self, app_id: str, channel: str) -> int:
+        """This process's sockets in ``channel`` (for an adapter that composes this one)."""
+        return self._index.count(app_id, channel)
+
+    def is_subscribed(self, app_id: str, channel: str, socket_id: str) -> bool:
+        sockets = self._index.subscribers(app_id, channel)
+        return sockets is not None and socket_id in sockets
+
+    def held_channels(self) -> tuple[tuple[str, str], ...]:
+        """Every ``(app_id, channel)`` this process's sockets hold."""
+        return self._index.keys()
 
     def watch_membership(self, listener: MembershipListener) -> None:
         """One process has no other node to die and no Redis to repair: nothing to report."""

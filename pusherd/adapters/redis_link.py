@@ -1,0 +1,126 @@
+"""Talking to a Redis that may restart or vanish: one retried call, a task kept running, an outbox.
+
+Used by :class:`pusherd.adapters.redis.RedisAdapter`; kept apart so the adapter holds only what
+is shared between nodes, and so each failure rule is written once:
+
+* :func:`once_more` runs a call again on a fresh connection when a pooled one turns out dead
+  (Redis restarted since it was used), so a client never sees that;
+* :func:`keep_running` restarts a background loop after a Redis error, with jittered backoff
+  capped at ``max_delay_s`` (every node is back within about that long of Redis answering);
+* :class:`Outbox` holds the writes that need no answer (event publishes, cache writes), so
+  ``publish`` stays synchronous and never waits on the network (house style §4); while Redis is
+  unreachable they wait there, bounded: past ``max_writes`` the oldest are dropped, counted and
+  logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+__all__ = ["FAILURES", "Outbox", "Write", "keep_running", "once_more"]
+
+logger = logging.getLogger("pusherd.adapters.redis")
+
+T = TypeVar("T")
+Write = tuple[str, bytes, bytes, int]  # (command, key or channel, value, ttl_ms)
+#: Failures that mean "Redis did not (certainly) do it": the caller marks the channel for repair.
+FAILURES = (RedisError, OSError)
+
+
+async def once_more(
+    redis: aioredis.Redis, call: Callable[[], Awaitable[T]], on_broken: Callable[[], None]
+) -> T:
+    """Run one Redis call; on a broken connection, drop the idle pool and run it once more.
+
+    After a Redis restart every pooled connection is dead, and the first command on each
+    fails; that must not reach a client as an error. A write retried this way may have run
+    twice, so ``on_broken`` hears of it (the adapter re-asserts its state).
+    """
+    try:
+        return await call()
+    except RedisConnectionError:
+        on_broken()
+        await redis.connection_pool.disconnect(inuse_connections=False)
+        return await call()
+
+
+async def keep_running(
+    work: Callable[[], Awaitable[None]],
+    *,
+    rng: random.Random,
+    max_delay_s: float,
+    on_failure: Callable[[], None],
+) -> None:
+    """Run ``work`` until it returns; after a Redis error retry it with jittered backoff."""
+    loop = asyncio.get_running_loop()
+    delay_s = 0.1
+    while True:
+        started = loop.time()
+        try:
+            await work()
+            return
+        except FAILURES as exc:
+            on_failure()
+            if loop.time() - started > 10 * max_delay_s:
+                delay_s = 0.1  # It had worked for a while: this is a new outage.
+            logger.warning("Redis adapter: %s; retrying in %.1f s", exc, delay_s)
+            await asyncio.sleep(delay_s * (0.5 + rng.random()))
+            delay_s = min(delay_s * 2, max_delay_s)
+
+
+class Outbox:
+    """Writes waiting for Redis, sent in pipelined batches by :meth:`drain_forever`."""
+
+    def __init__(self, redis: aioredis.Redis, max_writes: int) -> None:
+        self._redis = redis
+        self._max_writes = max_writes
+        self._writes: deque[Write] = deque()
+        self._ready = asyncio.Event()
+        #: Writes dropped because the outbox was full (read by the metrics).
+        self.dropped = 0
+
+    def __len__(self) -> int:
+        return len(self._writes)
+
+    def add(self, write: Write) -> None:
+        if len(self._writes) >= self._max_writes:
+            self._writes.popleft()
+            self.dropped += 1
+            if self.dropped in (1, 10, 100) or self.dropped % 1000 == 0:
+                logger.warning("Redis outbox full: %d writes dropped so far", self.dropped)
+        self._writes.append(write)
+        self._ready.set()
+
+    async def flush(self, timeout_s: float) -> None:
+        """Wait (at most ``timeout_s``) for what is queued to leave."""
+        for _ in range(max(1, int(timeout_s / 0.02))):
+            if not self._writes:
+                return
+            await asyncio.sleep(0.02)
+
+    async def drain_forever(self) -> None:
+        """Send batches as they come; a batch leaves the queue only once Redis took it."""
+        writes = self._writes
+        while True:
+            await self._ready.wait()
+            self._ready.clear()
+            while writes:
+                batch = [writes[index] for index in range(min(len(writes), 512))]
+                pipe = self._redis.pipeline(transaction=False)
+                for command, target, value, ttl_ms in batch:
+                    if command == "publish":
+                        pipe.publish(target, value)
+                    else:
+                        pipe.set(target, value, px=ttl_ms)
+                await pipe.execute()
+                for _ in batch:
+                    writes.popleft()

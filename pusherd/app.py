@@ -17,6 +17,7 @@ import httpx
 import redis.asyncio as aioredis
 import uvicorn
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -56,17 +57,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": exc.detail}, status=exc.status_code)
 
 
-def _redis_feed(settings: Settings, context: HttpContext, rng: random.Random) -> RedisFeed:
-    """The feed of bus envelopes and Laravel broadcasts; it owns its Redis client."""
-    assert settings.redis_url is not None
+def _redis_feed(
+    settings: Settings, context: HttpContext, rng: random.Random, redis: Redis, node_id: str
+) -> RedisFeed:
+    """The feed of bus envelopes and Laravel broadcasts, on the node's one Redis client."""
     return RedisFeed(
-        redis=aioredis.from_url(settings.redis_url.reveal()),
+        redis=redis,
         publisher=context.publisher,
         apps_by_id=context.apps_by_id,
         bus_stream=bus_stream(settings.redis_prefix),
         laravel_prefix=settings.laravel_redis_prefix,
         laravel_app=settings.apps[0],
         rng=rng,
+        node_id=node_id,
+        lease_key=f"{settings.redis_prefix}laravel-reader",
     )
 
 
@@ -85,21 +89,15 @@ async def _webhooks(
     return dispatcher
 
 
-async def _default_adapter(
-    settings: Settings, clock: Clock, rng: random.Random, resources: contextlib.AsyncExitStack
+def _default_adapter(
+    settings: Settings, clock: Clock, rng: random.Random, redis: Redis | None, node_id: str
 ) -> Adapter:
-    """The adapter the settings name; a Redis one gets a client closed with the lifespan."""
+    """The adapter the settings name."""
     if settings.adapter != "redis":
         return LocalAdapter(clock=clock)
-    assert settings.redis_url is not None
-    client = aioredis.from_url(settings.redis_url.reveal())
-    resources.push_async_callback(client.aclose)
+    assert redis is not None
     return RedisAdapter(
-        redis=client,
-        prefix=settings.redis_prefix,
-        node_id=f"{rng.getrandbits(64):016x}",
-        clock=clock,
-        rng=rng,
+        redis=redis, prefix=settings.redis_prefix, node_id=node_id, clock=clock, rng=rng
     )
 
 
@@ -132,7 +130,13 @@ def build_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # One stack, closed in reverse: companions, feed, sockets, webhooks, adapter, Redis.
         async with contextlib.AsyncExitStack() as stack:
-            state_adapter = adapter or await _default_adapter(settings, clock, rng, stack)
+            # One Redis client (one connection pool) per node, for the adapter and the feed.
+            redis = None
+            if settings.redis_url is not None:
+                redis = aioredis.from_url(settings.redis_url.reveal())
+                stack.push_async_callback(redis.aclose)
+            node_id = f"{rng.getrandbits(64):016x}"
+            state_adapter = adapter or _default_adapter(settings, clock, rng, redis, node_id)
             await state_adapter.start()
             stack.push_async_callback(state_adapter.stop)
             webhooks = await _webhooks(settings, clock, rng, stack)
@@ -155,8 +159,8 @@ def build_app(
             # Stopped before the webhooks, so the leaves of closing sockets still report.
             await endpoint.start()
             stack.push_async_callback(endpoint.stop)
-            if settings.redis_url is not None:
-                feed = _redis_feed(settings, http_context, rng)
+            if redis is not None:
+                feed = _redis_feed(settings, http_context, rng, redis, node_id)
                 stack.push_async_callback(feed.stop)
                 await feed.start()
             for companion in companions:

@@ -135,13 +135,14 @@ class Adapter(Protocol):
         except_socket_id: str | None = None,
         *,
         cache_ttl_s: float | None = None,
-        local_only: bool = False,
     ) -> None:
         """Send the Pusher frame ``payload`` to every subscriber of ``channel`` on every node.
 
-        With ``cache_ttl_s`` (HTTP and bus publishes; never client events, §11) a cache
-        channel also remembers the frame for that long. ``local_only`` is for messages every
-        node receives by itself (the Redis feed): they reach this node's sockets only.
+        The one way every event leaves (HTTP API, client events, the feed's poller and Laravel
+        events, presence and count frames): on one node it is the local fan-out; on many it
+        crosses Redis once and each node, the sender included, ends in the same local fan-out.
+        With ``cache_ttl_s`` (never client events, §11) a cache channel also remembers the
+        frame for that long, written once.
         """
         ...
 

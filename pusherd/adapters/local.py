@@ -117,7 +117,6 @@ class LocalAdapter:
         except_socket_id: str | None = None,
         *,
         cache_ttl_s: float | None = None,
-        local_only: bool = False,
     ) -> None:
         if cache_ttl_s is not None:
             self.remember(app_id, channel, payload, cache_ttl_s)

@@ -3,7 +3,8 @@
 Each node keeps its own sockets in a :class:`~pusherd.adapters.local.LocalAdapter` (the local
 index, fan-out and terminate are that adapter's); this one adds only what must be shared:
 
-* **events** cross as bus envelopes on ``{prefix}cluster`` (:mod:`pusherd.adapters.redis_bus`);
+* **events** and terminate requests cross on one stream, ``{prefix}events``, read by every node
+  the sender included (:mod:`pusherd.adapters.redis_bus`);
 * **counts and presence**: per-node counts in hashes, changed atomically by Lua scripts
   (:mod:`pusherd.adapters.redis_membership`), so occupancy and first/last member transitions
   are decided once for the whole cluster; the queries sum them (``redis_queries``);
@@ -11,8 +12,7 @@ index, fan-out and terminate are that adapter's); this one adds only what must b
   withdraws a node silent for ``node_timeout_s`` and reports what its sockets' departure
   caused; a failed write, a Redis restart or this node being declared dead re-asserts this
   node's state (:mod:`pusherd.adapters.redis_repair`);
-* **cache channels** in ``{prefix}{app}:cache:{channel}`` with the TTL as Redis expiry;
-* **terminate** requests on ``{prefix}control``.
+* **cache channels** in ``{prefix}{app}:cache:{channel}`` with the TTL as Redis expiry.
 
 Writes that need no answer leave through a bounded outbox and every call survives one dead
 pooled connection (:mod:`pusherd.adapters.redis_link`), so ``publish`` never waits on the
@@ -41,7 +41,7 @@ from pusherd.adapters.base import (
     is_cache_channel,
 )
 from pusherd.adapters.local import LocalAdapter
-from pusherd.adapters.redis_bus import BusListener
+from pusherd.adapters.redis_bus import TERMINATE_FIELD, EventStream
 from pusherd.adapters.redis_ledger import ChannelLocks, PresenceLedger
 from pusherd.adapters.redis_link import FAILURES, Outbox, keep_running, once_more
 from pusherd.adapters.redis_membership import SharedMembership
@@ -49,7 +49,7 @@ from pusherd.adapters.redis_queries import SharedState
 from pusherd.adapters.redis_repair import Repairer
 from pusherd.adapters.redis_scripts import RedisKeys
 from pusherd.clock import Clock
-from pusherd.protocol.bus import encode_bus_message
+from pusherd.protocol.bus import BUS_FIELD, encode_bus_message
 from pusherd.protocol.session import Member
 from pusherd.state.consequences import Transition, consequences_of
 
@@ -104,8 +104,8 @@ class RedisAdapter:
             redis=redis, keys=self._keys, node_id=node_id, retry=self._retry
         )
         self._tasks: list[asyncio.Task[None]] = []
-        self._bus = BusListener(redis=redis, prefix=prefix, node_id=node_id, local=self._local)
-        self.is_listening = self._bus.is_listening
+        self._events = EventStream(redis=redis, prefix=prefix, local=self._local)
+        self.is_listening = self._events.is_listening
         self._listener: MembershipListener = self._publish_frames
 
     def counters(self) -> AdapterCounters:
@@ -128,7 +128,7 @@ class RedisAdapter:
         await self._heartbeat()
         loop = asyncio.get_running_loop()
         self._tasks = [
-            loop.create_task(self._guard(self._bus.listen)),
+            loop.create_task(self._guard(self._events.listen)),
             loop.create_task(self._guard(self._outbox.drain_forever)),
             loop.create_task(self._guard(self._keep_alive)),
         ]
@@ -154,22 +154,19 @@ class RedisAdapter:
         except_socket_id: str | None = None,
         *,
         cache_ttl_s: float | None = None,
-        local_only: bool = False,
     ) -> None:
-        self._local.publish(app_id, channel, payload, except_socket_id)
+        """Append the event to the cluster's stream; every node (this one too) delivers it to
+        its sockets when it reads it back. The cache is written here, once for the cluster."""
+        outbox = self._outbox
         if cache_ttl_s is not None and is_cache_channel(channel):
             key = self._keys.channel(app_id, "cache", channel).encode()
-            self._outbox.add(("set", key, payload, max(1, int(cache_ttl_s * 1000))))
-        if not local_only:
-            envelope = encode_bus_message(
-                app_id, channel, payload, except_socket_id, origin_node=self.node_id
-            )
-            self._outbox.add(("publish", self._bus.bus, envelope, 0))
+            outbox.add((b"", key, payload, max(1, int(cache_ttl_s * 1000))))
+        envelope = encode_bus_message(app_id, channel, payload, except_socket_id)
+        outbox.add((BUS_FIELD, self._events.stream, envelope, 0))
 
     def terminate_user(self, app_id: str, user_id: str) -> None:
-        self._local.terminate_user(app_id, user_id)
-        message = orjson.dumps({"op": "terminate", "app": app_id, "user": user_id})
-        self._outbox.add(("publish", self._bus.control, message, 0))
+        request = orjson.dumps({"app": app_id, "user": user_id})
+        self._outbox.add((TERMINATE_FIELD, self._events.stream, request, 0))
 
     async def _retry(self, call: Callable[[], Awaitable[T]]) -> T:
         """One Redis call, once more on a fresh connection; a write retried this way may have

@@ -1,77 +1,86 @@
-"""What reaches a node from the others: events for its sockets and terminate requests.
+"""The cluster's one event path: a Redis stream every node, the sender included, reads.
 
-Both arrive on pub/sub (``{prefix}cluster``, ``{prefix}control``) and end in the node's own
-:class:`~pusherd.adapters.local.LocalAdapter`, the same fan-out and terminate a single process
-uses. A malformed message is logged and dropped; it never stops the listener.
+``RedisAdapter.publish`` appends one entry to ``{prefix}events`` (``XADD … MAXLEN ~``); each
+node reads the stream from the last entry it delivered and hands every entry to its own
+:class:`~pusherd.adapters.local.LocalAdapter`, the same fan-out a single process uses. A
+stream, not pub/sub, because a reader that lost its connection (a Redis restart, a paused node,
+a network cut) resumes where it stopped instead of missing what was published meanwhile.
+Terminate requests (§13.4) ride on the same stream, so they reach a node in order with the
+events before them.
+
+Entry fields: ``m`` a bus envelope (:mod:`pusherd.protocol.bus`), or ``t`` a terminate request
+``{"app":…,"user":…}``. A malformed entry is logged and dropped; it never stops the reader.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
 from pusherd.adapters.local import LocalAdapter
-from pusherd.protocol.bus import BusFormatError, decode_bus_message
+from pusherd.protocol.bus import BUS_FIELD, BusFormatError, decode_bus_message
 
-__all__ = ["BusListener"]
+__all__ = ["TERMINATE_FIELD", "EventStream"]
 
 logger = logging.getLogger("pusherd.adapters.redis")
 
+TERMINATE_FIELD = b"t"
+#: How long one XREAD waits for entries; bounds how late a stop is noticed.
+_BLOCK_MS = 1000
 
-class BusListener:
-    def __init__(
-        self, *, redis: aioredis.Redis, prefix: str, node_id: str, local: LocalAdapter
-    ) -> None:
+
+class EventStream:
+    def __init__(self, *, redis: aioredis.Redis, prefix: str, local: LocalAdapter) -> None:
         self._redis = redis
-        self.bus = f"{prefix}cluster".encode()
-        self.control = f"{prefix}control".encode()
-        self._node_id = node_id
+        self.stream = f"{prefix}events".encode()
         self._local = local
-        #: Set while subscribed; cleared by the adapter when the connection is lost.
+        #: The id of the last entry delivered; ``None`` until the first read positions it.
+        self.last_id: bytes | None = None
+        #: Set once this node reads the stream; cleared by the adapter when the link is lost.
         self.is_listening = asyncio.Event()
 
     async def listen(self) -> None:
-        """Subscribe and deliver until the connection fails (the caller retries)."""
-        pubsub = self._redis.pubsub()
-        try:
-            await pubsub.subscribe(self.bus, self.control)
-            self.is_listening.set()
-            while True:
-                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-                if message is None or message["type"] != "message":
-                    continue
-                if message["channel"] == self.bus:
-                    self.on_bus(message["data"])
-                else:
-                    self.on_control(message["data"])
-        finally:
-            # redis-py leaves PubSub.aclose unannotated; the alias gives it its real type.
-            close_pubsub: Callable[[], Awaitable[None]] = pubsub.aclose
-            await close_pubsub()
+        """Read and deliver until the connection fails (the caller retries, resuming after
+        ``last_id``)."""
+        if self.last_id is None:
+            # Entries from before this node started were for the sockets of an earlier run.
+            newest: Any = await self._redis.xrevrange(self.stream, count=1)
+            self.last_id = bytes(newest[0][0]) if newest else b"0-0"
+        self.is_listening.set()
+        while True:
+            replies: Any = await self._redis.xread(
+                {self.stream: self.last_id}, count=512, block=_BLOCK_MS
+            )
+            for _stream, entries in replies or ():
+                for entry_id, fields in entries:
+                    self.receive(fields)
+                    self.last_id = bytes(entry_id)
 
-    def on_bus(self, data: bytes) -> None:
-        try:
-            envelope = decode_bus_message(data)
-        except BusFormatError as exc:
-            logger.warning("dropped a bus message: %s", exc)
+    def receive(self, fields: dict[bytes, bytes]) -> None:
+        """One entry, to this node's sockets."""
+        message = fields.get(BUS_FIELD)
+        if message is not None:
+            try:
+                envelope = decode_bus_message(message)
+            except BusFormatError as exc:
+                logger.warning("dropped a cluster event: %s", exc)
+                return
+            self._local.publish(
+                envelope.app_id, envelope.channel, envelope.frame, envelope.except_socket_id
+            )
             return
-        if envelope.origin_node == self._node_id:
-            return
-        self._local.publish(
-            envelope.app_id, envelope.channel, envelope.frame, envelope.except_socket_id
-        )
-
-    def on_control(self, data: bytes) -> None:
+        request = fields.get(TERMINATE_FIELD)
         try:
-            command = orjson.loads(data)
+            command = orjson.loads(request) if request is not None else None
         except orjson.JSONDecodeError:
-            logger.warning("dropped a control message that is not JSON")
-            return
-        if isinstance(command, dict) and command.get("op") == "terminate":
-            app_id, user_id = command.get("app"), command.get("user")
-            if isinstance(app_id, str) and isinstance(user_id, str):
-                self._local.terminate_user(app_id, user_id)
+            command = None
+        app_id = command.get("app") if isinstance(command, dict) else None
+        user_id = command.get("user") if isinstance(command, dict) else None
+        if isinstance(app_id, str) and isinstance(user_id, str):
+            self._local.terminate_user(app_id, user_id)
+        else:
+            logger.warning("dropped a cluster entry that is neither an event nor a terminate")

@@ -7,7 +7,7 @@ is shared between nodes, and so each failure rule is written once:
   (Redis restarted since it was used), so a client never sees that;
 * :func:`keep_running` restarts a background loop after a Redis error, with jittered backoff
   capped at ``max_delay_s`` (every node is back within about that long of Redis answering);
-* :class:`Outbox` holds the writes that need no answer (event publishes, cache writes), so
+* :class:`Outbox` holds the writes that need no answer (events, cache writes), so
   ``publish`` stays synchronous and never waits on the network (house style §4); while Redis is
   unreachable they wait there, bounded: past ``max_writes`` the oldest are dropped, counted and
   logged.
@@ -26,12 +26,16 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from pusherd.protocol.bus import BUS_MAX_LENGTH
+
 __all__ = ["FAILURES", "Outbox", "Write", "keep_running", "once_more"]
 
 logger = logging.getLogger("pusherd.adapters.redis")
 
 T = TypeVar("T")
-Write = tuple[str, bytes, bytes, int]  # (command, key or channel, value, ttl_ms)
+#: ``(field, stream, value, 0)`` appends ``{field: value}`` to a stream; ``(b"", key, value,
+#: ttl_ms)`` sets a key that expires.
+Write = tuple[bytes, bytes, bytes, int]
 #: Failures that mean "Redis did not (certainly) do it": the caller marks the channel for repair.
 FAILURES = (RedisError, OSError)
 
@@ -69,6 +73,11 @@ async def keep_running(
             await work()
             return
         except FAILURES as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                # redis-py may turn the cancellation of a blocking read into a connection
+                # error; the task is being stopped, not disconnected.
+                raise asyncio.CancelledError from exc
             on_failure()
             if loop.time() - started > 10 * max_delay_s:
                 delay_s = 0.1  # It had worked for a while: this is a new outage.
@@ -116,9 +125,9 @@ class Outbox:
             while writes:
                 batch = [writes[index] for index in range(min(len(writes), 512))]
                 pipe = self._redis.pipeline(transaction=False)
-                for command, target, value, ttl_ms in batch:
-                    if command == "publish":
-                        pipe.publish(target, value)
+                for field, target, value, ttl_ms in batch:
+                    if field:
+                        pipe.xadd(target, {field: value}, maxlen=BUS_MAX_LENGTH, approximate=True)
                     else:
                         pipe.set(target, value, px=ttl_ms)
                 await pipe.execute()

@@ -33,6 +33,7 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError, ResponseError
 
+from pusherd.adapters.redis_link import stop_tasks
 from pusherd.config import AppConfig
 from pusherd.protocol.bus import BUS_FIELD, BusFormatError, decode_bus_message
 from pusherd.protocol.channels import classify_channel
@@ -120,6 +121,7 @@ class RedisFeed:
         self._lease_ms = int(lease_s * 1000)
         self._owns_redis = owns_redis
         self._lease: Any = None
+        self._is_closed = False
         self._publisher = publisher
         self._apps_by_id = apps_by_id
         self._bus_stream = bus_stream
@@ -140,9 +142,8 @@ class RedisFeed:
             self._tasks.append(loop.create_task(self._retrying(self._read_laravel)))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._is_closed = True
+        await stop_tasks(self._tasks)
         self._tasks = []
         if self._owns_redis:
             await self._redis.aclose()
@@ -184,7 +185,7 @@ class RedisFeed:
 
     async def _retrying(self, read: Callable[[], Awaitable[None]]) -> None:
         delay_s = 0.1
-        while True:
+        while not self._is_closed:
             try:
                 await read()
             except (RedisError, OSError) as exc:
@@ -207,7 +208,7 @@ class RedisFeed:
         """This node's own unacknowledged entries first (it lost its link mid-batch), then new
         ones and those a dead node left, each acknowledged once published."""
         pending = b"0"
-        while True:
+        while not self._is_closed:
             try:
                 replies: Any = await self._redis.xreadgroup(
                     GROUP,
@@ -264,7 +265,7 @@ class RedisFeed:
         pubsub = self._redis.pubsub()
         loop = asyncio.get_running_loop()
         try:
-            while True:
+            while not self._is_closed:
                 if not await self._holds_lease():
                     if self.is_subscribed.is_set():
                         await pubsub.punsubscribe()

@@ -43,7 +43,7 @@ from pusherd.adapters.base import (
 from pusherd.adapters.local import LocalAdapter
 from pusherd.adapters.redis_bus import TERMINATE_FIELD, EventStream
 from pusherd.adapters.redis_ledger import ChannelLocks, PresenceLedger
-from pusherd.adapters.redis_link import FAILURES, Outbox, keep_running, once_more
+from pusherd.adapters.redis_link import FAILURES, Outbox, keep_running, once_more, stop_tasks
 from pusherd.adapters.redis_membership import SharedMembership
 from pusherd.adapters.redis_queries import SharedState
 from pusherd.adapters.redis_repair import Repairer
@@ -136,9 +136,8 @@ class RedisAdapter:
     async def stop(self) -> None:
         """Flush the outbox (bounded), withdraw this node's counts, stop the tasks."""
         await self._outbox.flush(1.0)
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._events.is_closed = True
+        await stop_tasks(self._tasks)
         self._tasks = []
         self._repair.close()
         try:

@@ -42,6 +42,8 @@ class EventStream:
         self.last_id: bytes | None = None
         #: Set once this node reads the stream; cleared by the adapter when the link is lost.
         self.is_listening = asyncio.Event()
+        #: Set by the adapter's stop: the reader ends at its next wake-up.
+        self.is_closed = False
 
     async def listen(self) -> None:
         """Read and deliver until the connection fails (the caller retries, resuming after
@@ -51,7 +53,7 @@ class EventStream:
             newest: Any = await self._redis.xrevrange(self.stream, count=1)
             self.last_id = bytes(newest[0][0]) if newest else b"0-0"
         self.is_listening.set()
-        while True:
+        while not self.is_closed:
             replies: Any = await self._redis.xread(
                 {self.stream: self.last_id}, count=512, block=_BLOCK_MS
             )

@@ -28,7 +28,7 @@ from redis.exceptions import RedisError
 
 from pusherd.protocol.bus import BUS_MAX_LENGTH
 
-__all__ = ["FAILURES", "Outbox", "Write", "keep_running", "once_more"]
+__all__ = ["FAILURES", "Outbox", "Write", "keep_running", "once_more", "stop_tasks"]
 
 logger = logging.getLogger("pusherd.adapters.redis")
 
@@ -84,6 +84,23 @@ async def keep_running(
             logger.warning("Redis adapter: %s; retrying in %.1f s", exc, delay_s)
             await asyncio.sleep(delay_s * (0.5 + rng.random()))
             delay_s = min(delay_s * 2, max_delay_s)
+
+
+async def stop_tasks(tasks: list[asyncio.Task[None]], *, attempts: int = 10) -> None:
+    """Cancel ``tasks`` and wait for them, cancelling again while any is still running.
+
+    redis-py can swallow the cancellation of a blocking read (the loop around it then goes on),
+    so one ``cancel()`` is not always enough; the loops also check a closed flag.
+    """
+    pending = {task for task in tasks if not task.done()}
+    for _ in range(attempts):
+        if not pending:
+            return
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.5)
+    if pending:
+        logger.error("%d Redis task(s) did not stop", len(pending))
 
 
 class Outbox:

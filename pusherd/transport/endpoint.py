@@ -16,6 +16,7 @@ from pusherd.adapters.base import Adapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import AppConfig, Settings
 from pusherd.hooks import KeyQuota, WebhookSink
+from pusherd.state.consequences import Transition
 from pusherd.transport.actions import ChannelActions
 
 __all__ = ["LiveConnection", "WebSocketEndpoint"]
@@ -51,9 +52,14 @@ class WebSocketEndpoint:
             adapter=adapter, clock=clock, webhooks=webhooks, key_quota=key_quota
         )
         apps_by_id = {app.app_id: app for app in apps}
-        adapter.watch_membership(
-            lambda change: self.actions.carry_out(apps_by_id[change.app_id], change)
-        )
+
+        def carry_out(change: Transition) -> None:
+            # What a dead node or a repair changed: the same consequences as a socket's own.
+            app = apps_by_id.get(change.app_id)
+            if app is not None:
+                self.actions.carry_out(app, change)
+
+        adapter.watch_membership(carry_out)
         self.clock = clock
         self.ids = ids
         self.connections: dict[str, LiveConnection] = {}

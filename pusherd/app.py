@@ -17,6 +17,7 @@ import httpx
 import redis.asyncio as aioredis
 import uvicorn
 from prometheus_client import CollectorRegistry
+from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -30,7 +31,7 @@ from pusherd.adapters.redis import RedisAdapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import Settings
 from pusherd.frontdoor import FrontDoorStats, front_door_protocol
-from pusherd.handover import GracefulLeaves
+from pusherd.handover import presence_leave_grace
 from pusherd.hooks import KeyQuota
 from pusherd.http.context import HTTP_STATE_KEY, HttpContext, json_response
 from pusherd.http.health import READINESS_STATE_KEY
@@ -50,7 +51,8 @@ from pusherd.webhooks import WebhookDispatcher
 
 __all__ = ["build_app", "server_config"]
 
-#: Connections the Redis adapter may hold at once, and how long a command waits for one.
+#: Connections the node's one Redis client (adapter and feed) may hold at once, and how long
+#: a command waits for one.
 REDIS_POOL_SIZE = 64
 REDIS_POOL_WAIT_S = 10.0
 
@@ -66,17 +68,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return json_response({"error": exc.detail}, status=exc.status_code)
 
 
-def _redis_feed(settings: Settings, context: HttpContext, rng: random.Random) -> RedisFeed:
-    """The feed of bus envelopes and Laravel broadcasts; it owns its Redis client."""
-    assert settings.redis_url is not None
+def _redis_feed(
+    settings: Settings, context: HttpContext, rng: random.Random, redis: Redis, node_id: str
+) -> RedisFeed:
+    """The feed of bus envelopes and Laravel broadcasts, on the node's one Redis client."""
     return RedisFeed(
-        redis=aioredis.from_url(settings.redis_url.reveal()),
+        redis=redis,
         publisher=context.publisher,
         apps_by_id=context.apps_by_id,
         bus_stream=bus_stream(settings.redis_prefix),
         laravel_prefix=settings.laravel_redis_prefix,
         laravel_app=settings.apps[0],
         rng=rng,
+        node_id=node_id,
+        lease_key=f"{settings.redis_prefix}laravel-reader",
     )
 
 
@@ -95,31 +100,32 @@ async def _webhooks(
     return dispatcher
 
 
-async def _default_adapter(
-    settings: Settings,
-    clock: Clock,
-    rng: random.Random,
-    resources: contextlib.AsyncExitStack,
-    node_id: str | None,
-) -> Adapter:
-    """The adapter the settings name; a Redis one gets a client closed with the lifespan."""
-    if settings.adapter != "redis":
-        return LocalAdapter(clock=clock)
-    assert settings.redis_url is not None
-    # A burst of joins (a hand-over's reconnects) waits for a free connection instead of
-    # failing: redis-py's default pool raises once 100 connections are in use.
+def _redis_client(settings: Settings, stack: contextlib.AsyncExitStack) -> Redis | None:
+    """The node's one Redis client, closed with ``stack``; ``None`` without a Redis URL.
+
+    A burst of joins (a hand-over's reconnects) waits for a free connection instead of failing:
+    redis-py's default pool raises once 100 connections are in use.
+    """
+    if settings.redis_url is None:
+        return None
     pool = aioredis.BlockingConnectionPool.from_url(
         settings.redis_url.reveal(), max_connections=REDIS_POOL_SIZE, timeout=REDIS_POOL_WAIT_S
     )
     client = aioredis.Redis(connection_pool=pool)
-    resources.push_async_callback(client.aclose)
-    resources.push_async_callback(pool.disconnect)
+    stack.push_async_callback(pool.disconnect)
+    stack.push_async_callback(client.aclose)
+    return client
+
+
+def _default_adapter(
+    settings: Settings, clock: Clock, rng: random.Random, redis: Redis | None, node_id: str
+) -> Adapter:
+    """The adapter the settings name."""
+    if settings.adapter != "redis":
+        return LocalAdapter(clock=clock)
+    assert redis is not None
     return RedisAdapter(
-        redis=client,
-        prefix=settings.redis_prefix,
-        node_id=node_id or f"{rng.getrandbits(64):016x}",
-        clock=clock,
-        rng=rng,
+        redis=redis, prefix=settings.redis_prefix, node_id=node_id, clock=clock, rng=rng
     )
 
 
@@ -160,21 +166,23 @@ def build_app(
     async def lifespan(app: Starlette) -> AsyncIterator[dict[str, Any]]:
         # One stack, closed in reverse: companions, feed, sockets, webhooks, adapter, Redis.
         async with contextlib.AsyncExitStack() as stack:
-            state_adapter = adapter or await _default_adapter(settings, clock, rng, stack, node_id)
+            # One Redis client (one connection pool) per node, for the adapter and the feed.
+            redis = _redis_client(settings, stack)
+            node = node_id or f"{rng.getrandbits(64):016x}"
+            state_adapter = adapter or _default_adapter(settings, clock, rng, redis, node)
             await state_adapter.start()
             stack.push_async_callback(state_adapter.stop)
             webhooks = await _webhooks(settings, clock, rng, stack)
             endpoint = WebSocketEndpoint(
                 settings=settings,
                 apps=settings.apps,
-                # Sockets leave presence through the hand-over's grace while draining.
-                adapter=GracefulLeaves(
-                    state_adapter, readiness=ready_state, grace_s=settings.presence_grace_s
-                ),
+                adapter=state_adapter,
                 clock=clock,
                 ids=ids,
                 webhooks=webhooks,
                 key_quota=key_quota,
+                # Presence leaves wait out the hand-over's grace while draining.
+                presence_leave_wait=presence_leave_grace(ready_state, settings.presence_grace_s),
             )
             http_context = HttpContext(
                 apps_by_id={app_config.app_id: app_config for app_config in settings.apps},
@@ -186,8 +194,8 @@ def build_app(
             # Stopped before the webhooks, so the leaves of closing sockets still report.
             await endpoint.start()
             stack.push_async_callback(endpoint.stop)
-            if settings.redis_url is not None:
-                feed = _redis_feed(settings, http_context, rng)
+            if redis is not None:
+                feed = _redis_feed(settings, http_context, rng, redis, node)
                 stack.push_async_callback(feed.stop)
                 await feed.start()
             for companion in companions:

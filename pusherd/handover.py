@@ -8,7 +8,7 @@ On SIGTERM, :class:`HandoverServer` (uvicorn's ``Server`` with a longer ``shutdo
    spread evenly over ``window_s`` so the other nodes see a ramp, not a thundering herd;
 3. then runs uvicorn's own shutdown: the lifespan ends, which flushes the webhook outbox.
 
-Presence is left cleanly by :class:`GracefulLeaves`: while draining, a presence member's leave
+Presence is left cleanly by :func:`presence_leave_grace`: while draining, a presence member's leave
 waits until ``grace_s`` (the 3 s the webhooks also debounce by) after the end of the spread
 before reaching the adapter. By then the client has reconnected to another node and re-joined,
 so with the Redis adapter the user still has a socket in the cluster: nobody sees
@@ -21,23 +21,15 @@ import asyncio
 import logging
 import math
 import socket
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import uvicorn
 
-from pusherd.adapters.base import (
-    Adapter,
-    CachedEvent,
-    ChannelStats,
-    JoinResult,
-    LeaveResult,
-    Subscriber,
-)
-from pusherd.protocol.session import Member
 from pusherd.readiness import Readiness
 from pusherd.transport.websocket import PusherWebSocketProtocol
 
-__all__ = ["GracefulLeaves", "HandoverServer", "reconnect_schedule"]
+__all__ = ["HandoverServer", "presence_leave_grace", "reconnect_schedule"]
 
 logger = logging.getLogger("pusherd.handover")
 
@@ -105,76 +97,21 @@ class HandoverServer(uvicorn.Server):
         self.handed_over = total
 
 
-class GracefulLeaves:
-    """The adapter the sockets use, whose presence leaves wait ``grace_s`` while draining."""
+def presence_leave_grace(
+    readiness: Readiness, grace_s: float
+) -> Callable[[], Coroutine[Any, Any, None]]:
+    """What a presence member's leave awaits before it reaches the adapter
+    (:class:`~pusherd.transport.actions.ChannelActions`): nothing normally; while draining,
+    until ``grace_s`` after the end of the spread.
 
-    def __init__(self, inner: Adapter, *, readiness: Readiness, grace_s: float) -> None:
-        self.inner = inner
-        self.readiness = readiness
-        self.grace_s = grace_s
+    The grace runs from the end of the spread, not from this socket's close: under load the
+    first clients to move may take longer than the grace to join again. Joins, queries, the
+    dead-node clean-up and the repair never wait: only this node's own sockets' leaves do.
+    """
 
-    async def start(self) -> None:
-        await self.inner.start()
-
-    async def stop(self) -> None:
-        await self.inner.stop()
-
-    def publish(
-        self,
-        app_id: str,
-        channel: str,
-        payload: bytes,
-        except_socket_id: str | None = None,
-        *,
-        cache_ttl_s: float | None = None,
-        local_only: bool = False,
-    ) -> None:
-        self.inner.publish(
-            app_id,
-            channel,
-            payload,
-            except_socket_id,
-            cache_ttl_s=cache_ttl_s,
-            local_only=local_only,
-        )
-
-    async def join(
-        self,
-        app_id: str,
-        channel: str,
-        subscriber: Subscriber,
-        member: Member | None,
-        *,
-        max_presence_members: int,
-    ) -> JoinResult:
-        return await self.inner.join(
-            app_id, channel, subscriber, member, max_presence_members=max_presence_members
-        )
-
-    async def leave(
-        self, app_id: str, channel: str, socket_id: str, member: Member | None
-    ) -> LeaveResult:
-        if member is not None and self.readiness.is_draining:
-            # The grace runs from the end of the spread, not from this socket's close: under
-            # load the first clients to move may take longer than the grace to join again.
+    async def wait() -> None:
+        if readiness.is_draining:
             now = asyncio.get_running_loop().time()
-            await asyncio.sleep(max(now, self.readiness.handover_ends_at) + self.grace_s - now)
-        return await self.inner.leave(app_id, channel, socket_id, member)
+            await asyncio.sleep(max(now, readiness.handover_ends_at) + grace_s - now)
 
-    async def channel_stats(self, app_id: str, channel: str) -> ChannelStats:
-        return await self.inner.channel_stats(app_id, channel)
-
-    async def channels(self, app_id: str, prefix: str) -> dict[str, ChannelStats]:
-        return await self.inner.channels(app_id, prefix)
-
-    async def members(self, app_id: str, channel: str) -> dict[str, Any]:
-        return await self.inner.members(app_id, channel)
-
-    async def cached_event(self, app_id: str, channel: str) -> CachedEvent | None:
-        return await self.inner.cached_event(app_id, channel)
-
-    def terminate_user(self, app_id: str, user_id: str) -> None:
-        self.inner.terminate_user(app_id, user_id)
-
-    def terminate_channel(self, app_id: str, channel: str) -> None:
-        self.inner.terminate_channel(app_id, channel)
+    return wait

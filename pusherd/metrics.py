@@ -21,7 +21,6 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from pusherd.adapters.base import Adapter
-from pusherd.adapters.redis import RedisAdapter
 from pusherd.frontdoor import FrontDoorStats
 from pusherd.looplag import LoopLagMonitor
 from pusherd.transport.endpoint import WebSocketEndpoint
@@ -105,12 +104,18 @@ class ServerCollector(Collector):
             for reason, count in sorted(self._front_door.by_reason.items()):
                 refused.add_metric([reason], count)
             yield refused
-        if isinstance(self._adapter, RedisAdapter):
-            yield CounterMetricFamily(
-                "pusherd_cluster_writes_dropped",
-                "Publishes and cache writes dropped while Redis could not keep up",
-                value=self._adapter.dropped_writes,
-            )
+        counters = self._adapter.counters()
+        yield CounterMetricFamily(
+            "pusherd_cluster_writes_dropped",
+            "Publishes and cache writes dropped while Redis could not keep up",
+            value=counters.dropped_writes,
+        )
+        yield CounterMetricFamily(
+            "pusherd_cluster_repair_overflows",
+            "Channels not queued for repair because the repair queue was full "
+            "(every channel was re-asserted instead)",
+            value=counters.repair_overflows,
+        )
 
 
 def _loop_lag_metrics(monitor: LoopLagMonitor) -> Iterator[Metric]:

@@ -1,8 +1,9 @@
-"""The one way events from outside enter: the HTTP API, the Redis feed and the embedded poller.
+"""Where events from outside enter: the HTTP API, the Redis feed and the embedded poller.
 
-Client events do not come through here: they are never cached (§11) and are relayed by the
-socket layer. Everything else may fill a cache channel, which the webhooks must hear about so a
-later empty-cache subscriber raises ``cache_miss`` again (§10.3).
+They all end in :meth:`Adapter.publish`, the one dispatch path client events and presence frames
+take too. What this adds is the cache bookkeeping: everything but client events may fill a
+cache channel, which the webhooks must hear about so a later empty-cache subscriber raises
+``cache_miss`` again (§10.3).
 """
 
 from __future__ import annotations
@@ -25,31 +26,18 @@ class EventPublisher:
         return self._adapter
 
     def publish(
-        self,
-        app: AppConfig,
-        channel: str,
-        frame: bytes,
-        except_socket_id: str | None = None,
-        *,
-        local_only: bool = False,
+        self, app: AppConfig, channel: str, frame: bytes, except_socket_id: str | None = None
     ) -> None:
-        """Deliver ``frame`` (built once by the caller) and remember it on cache channels.
-
-        ``local_only``: every node receives this message itself (the Redis feed).
-        """
+        """Deliver ``frame`` (built once by the caller) on every node; remember it on cache
+        channels."""
         if is_cache_channel(channel):
             self._adapter.publish(
-                app.app_id,
-                channel,
-                frame,
-                except_socket_id,
-                cache_ttl_s=app.cache_ttl_s,
-                local_only=local_only,
+                app.app_id, channel, frame, except_socket_id, cache_ttl_s=app.cache_ttl_s
             )
             if self._webhooks is not None:
                 self._webhooks.cache_filled(app.app_id, channel)
             return
-        self._adapter.publish(app.app_id, channel, frame, except_socket_id, local_only=local_only)
+        self._adapter.publish(app.app_id, channel, frame, except_socket_id)
 
     def terminate_channel(self, app: AppConfig, channel: str) -> None:
         """Close every socket on the internal ``channel`` (all nodes): a revoked key's sockets."""

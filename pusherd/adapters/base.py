@@ -8,18 +8,22 @@ fan-out happens inside the call, with no ``await`` per subscriber (house style �
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pusherd.protocol.channels import ChannelKind, classify_channel
 from pusherd.protocol.session import Member
+from pusherd.state.consequences import Transition
 
 __all__ = [
     "Adapter",
+    "AdapterCounters",
     "CachedEvent",
     "ChannelStats",
     "JoinResult",
     "LeaveResult",
+    "MembershipListener",
     "Subscriber",
     "is_cache_channel",
     "is_presence_channel",
@@ -49,6 +53,10 @@ def user_channel(user_id: str) -> str:
 def watchers_channel(user_id: str) -> str:
     """Internal channel of the sockets watching ``user_id``; clients cannot name it (``#``)."""
     return f"#watchers-{user_id}"
+
+
+#: Carries out what a transition the adapter noticed by itself causes (frames, webhooks, counts).
+MembershipListener = Callable[[Transition], None]
 
 
 class Subscriber(Protocol):
@@ -98,6 +106,15 @@ class ChannelStats:
 
 
 @dataclass(frozen=True, slots=True)
+class AdapterCounters:
+    """What an adapter lost, for the metrics: writes dropped while the shared store could not
+    take them, and channels not queued for repair because the repair queue was full."""
+
+    dropped_writes: int = 0
+    repair_overflows: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class CachedEvent:
     """The last event published on a cache channel: its frame and when it expires (Unix s)."""
 
@@ -118,13 +135,14 @@ class Adapter(Protocol):
         except_socket_id: str | None = None,
         *,
         cache_ttl_s: float | None = None,
-        local_only: bool = False,
     ) -> None:
         """Send the Pusher frame ``payload`` to every subscriber of ``channel`` on every node.
 
-        With ``cache_ttl_s`` (HTTP and bus publishes; never client events, §11) a cache
-        channel also remembers the frame for that long. ``local_only`` is for messages every
-        node receives by itself (the Redis feed): they reach this node's sockets only.
+        The one way every event leaves (HTTP API, client events, the feed's poller and Laravel
+        events, presence and count frames): on one node it is the local fan-out; on many it
+        crosses Redis once and each node, the sender included, ends in the same local fan-out.
+        With ``cache_ttl_s`` (never client events, §11) a cache channel also remembers the
+        frame for that long, written once.
         """
         ...
 
@@ -165,4 +183,16 @@ class Adapter(Protocol):
 
         E.g. the sockets an API key authorised, when the key is revoked (issue 10 item 7).
         """
+        ...
+
+    def counters(self) -> AdapterCounters:
+        """Totals since start, read by the metrics collector."""
+        ...
+
+    def watch_membership(self, listener: MembershipListener) -> None:
+        """Hand ``listener`` the joins and leaves no socket of this node asked for: the members
+        and sockets a dead node took with it, and what a repair after a Redis failure found.
+        The socket path carries out its own transitions with the same function
+        (:func:`pusherd.state.consequences.consequences_of`), so both cause the same frames,
+        webhooks and counts."""
         ...

@@ -8,10 +8,12 @@ import heapq
 from typing import Any
 
 from pusherd.adapters.base import (
+    AdapterCounters,
     CachedEvent,
     ChannelStats,
     JoinResult,
     LeaveResult,
+    MembershipListener,
     Subscriber,
     is_cache_channel,
     is_presence_channel,
@@ -115,7 +117,6 @@ class LocalAdapter:
         except_socket_id: str | None = None,
         *,
         cache_ttl_s: float | None = None,
-        local_only: bool = False,
     ) -> None:
         if cache_ttl_s is not None:
             self.remember(app_id, channel, payload, cache_ttl_s)
@@ -143,6 +144,25 @@ class LocalAdapter:
             del self._cache[(app_id, channel)]
             return None
         return cached
+
+    def counters(self) -> AdapterCounters:
+        """Memory drops nothing and repairs nothing."""
+        return AdapterCounters()
+
+    def subscriber_count(self, app_id: str, channel: str) -> int:
+        """This process's sockets in ``channel`` (for an adapter that composes this one)."""
+        return self._index.count(app_id, channel)
+
+    def is_subscribed(self, app_id: str, channel: str, socket_id: str) -> bool:
+        sockets = self._index.subscribers(app_id, channel)
+        return sockets is not None and socket_id in sockets
+
+    def held_channels(self) -> tuple[tuple[str, str], ...]:
+        """Every ``(app_id, channel)`` this process's sockets hold."""
+        return self._index.keys()
+
+    def watch_membership(self, listener: MembershipListener) -> None:
+        """One process has no other node to die and no Redis to repair: nothing to report."""
 
     def terminate_user(self, app_id: str, user_id: str) -> None:
         self.terminate_channel(app_id, user_channel(user_id))

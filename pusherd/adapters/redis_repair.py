@@ -33,7 +33,7 @@ import redis.asyncio as aioredis
 
 from pusherd.adapters.redis_ledger import ChannelKey, ChannelLocks, PresenceLedger, RepairQueue
 from pusherd.adapters.redis_scripts import CLEAN_NODE, RESYNC_CHANNEL, RedisKeys, text_reply
-from pusherd.protocol.frames import member_added_frame, member_removed_frame
+from pusherd.state.consequences import Arrival, Departure, Transition
 
 __all__ = ["Repairer"]
 
@@ -58,7 +58,7 @@ class Repairer:
         ledger: PresenceLedger,
         local_channels: Callable[[], Iterable[ChannelKey]],
         local_count: Callable[[str, str], int],
-        announce: Callable[[str, str, bytes], None],
+        report: Callable[[Transition], None],
         announce_delay_s: float,
         max_pending_channels: int,
     ) -> None:
@@ -69,7 +69,7 @@ class Repairer:
         self._ledger = ledger
         self._local_channels = local_channels
         self._local_count = local_count
-        self._announce = announce
+        self._report = report
         self._announce_delay_s = announce_delay_s
         self._announcements: set[asyncio.TimerHandle] = set()
         self.queue = RepairQueue(max_pending_channels)
@@ -89,8 +89,8 @@ class Repairer:
             handle.cancel()
         self._announcements.clear()
 
-    def _announce_later(self, app_id: str, channel: str, frame: bytes) -> None:
-        """Publish a repair's frame once every node's listener is back on the bus.
+    def _report_later(self, transition: Transition) -> None:
+        """Report a repair's transition once every node's listener is back on the bus.
 
         Pub/sub delivers only to nodes subscribed at that moment, and after a restart each
         node resubscribes within its reconnect backoff; announcing at once would reach none.
@@ -98,7 +98,7 @@ class Repairer:
 
         def fire() -> None:
             self._announcements.discard(handle)
-            self._announce(app_id, channel, frame)
+            self._report(transition)
 
         handle = asyncio.get_running_loop().call_later(self._announce_delay_s, fire)
         self._announcements.add(handle)
@@ -170,7 +170,7 @@ class Repairer:
         async with self._locks.hold(app_id, channel):
             gone = self.queue.gone_users(app_id, channel)
             members = self._ledger.snapshot(app_id, channel)
-            _total, removed, added = await self._script(
+            total, removed, added, before = await self._script(
                 keys=[
                     keys.channel(app_id, "ch", channel),
                     keys.occupied(app_id),
@@ -193,35 +193,54 @@ class Repairer:
                 gone_now.update(user for user, n in zip(users, counts, strict=True) if n is None)
             self.queue.done(app_id, channel)
             self.repaired_channels += 1
-        for user_id in sorted(gone_now):
-            self._announce_later(app_id, channel, member_removed_frame(channel, user_id))
+        total, before = int(total), int(before)
+        is_vacated = before > 0 and total <= 0
+        if gone_now or is_vacated:
+            departed = tuple(sorted(gone_now))
+            self._report_later(Departure(app_id, channel, is_vacated, max(total, 0), departed))
         if is_announcing_added:
+            # Only after this node was declared dead: the others were told these users left.
+            is_occupied = before <= 0 < total
             for user_id in map(text_reply, added):
                 if user_id in members:
                     info = orjson.loads(members[user_id][1])
-                    frame = member_added_frame(channel, user_id, info)
-                    self._announce_later(app_id, channel, frame)
+                    self._report_later(Arrival(app_id, channel, is_occupied, total, user_id, info))
+                    is_occupied = False
+            if is_occupied:
+                self._report_later(Arrival(app_id, channel, True, total))
 
     # -- other nodes ------------------------------------------------------------------------
 
     async def clean_dead_nodes(self, now: float, node_timeout_s: float) -> list[str]:
-        """Withdraw nodes silent for ``node_timeout_s``; returns the ids cleaned."""
+        """Withdraw nodes silent for ``node_timeout_s``; returns the ids this node cleaned.
+
+        Every survivor sees the same dead node; the one whose ``ZREM`` removes it from
+        ``{prefix}nodes`` (an atomic step, so exactly one) cleans it and reports what its
+        sockets' departure caused, so each webhook goes out once per cluster. Should the clean
+        fail half way, the node goes back in the set as long dead and the next heartbeat of
+        any survivor finishes the job (the clean-up script only reports what it changes).
+        """
         dead = await self._redis.zrangebyscore(self._keys.nodes, "-inf", now - node_timeout_s)
         cleaned = []
         for raw in dead:
             node_id = text_reply(raw)
-            if node_id != self._node_id:
-                logger.warning("node %s stopped answering; withdrawing its members", node_id)
+            if node_id == self._node_id or not await self._redis.zrem(self._keys.nodes, node_id):
+                continue
+            logger.warning("node %s stopped answering; withdrawing its members", node_id)
+            try:
                 await self.clean_node(node_id)
-                cleaned.append(node_id)
+            except BaseException:
+                await self._redis.zadd(self._keys.nodes, {node_id: 0})
+                raise
+            cleaned.append(node_id)
         return cleaned
 
     async def clean_node(self, node_id: str) -> None:
-        """Subtract everything ``node_id`` contributed and announce the members who left."""
+        """Subtract everything ``node_id`` contributed and report what its departure caused."""
         keys = self._keys
         for raw in await self._redis.smembers(keys.node_channels(node_id)):
             app_id, channel = RedisKeys.split_node_entry(text_reply(raw))
-            removed = await self._clean_script(
+            total, had, removed = await self._clean_script(
                 keys=[
                     keys.channel(app_id, "ch", channel),
                     keys.occupied(app_id),
@@ -229,7 +248,9 @@ class Repairer:
                 ],
                 args=[node_id, channel],
             )
-            for user in removed:
-                self._announce(app_id, channel, member_removed_frame(channel, text_reply(user)))
+            if int(had) or removed:
+                total = max(int(total), 0)
+                users = tuple(map(text_reply, removed))
+                self._report(Departure(app_id, channel, int(had) == 1 and total == 0, total, users))
         await self._redis.delete(keys.node_channels(node_id))
         await self._redis.zrem(keys.nodes, node_id)

@@ -136,12 +136,16 @@ return 0
 """
 
 #: KEYS ch, channels, pu, pr, pm · ARGV dead node, channel →
-#: the users who left the channel with the dead node (their last sockets were there).
+#: ``{total, had, removed}``: the channel's total after, 1 when the dead node still had sockets
+#: in it (so this call, and no other, vacated it if the total is 0), and the users who left the
+#: channel with the dead node (their last sockets were there). Only the call that made a change
+#: reports it, so survivors cleaning the same node at once announce each change once.
 CLEAN_NODE = (
     _SUM
     + """
-redis.call('HDEL', KEYS[1], ARGV[1])
-if sum_values(KEYS[1]) <= 0 then
+local had = redis.call('HDEL', KEYS[1], ARGV[1])
+local total = sum_values(KEYS[1])
+if total <= 0 then
   redis.call('SREM', KEYS[2], ARGV[2])
   redis.call('DEL', KEYS[1])
 end
@@ -160,19 +164,21 @@ for i = 1, #fields, 2 do
     end
   end
 end
-return removed
+return {total, had, removed}
 """
 )
 
 #: KEYS ch, channels, pu, pr, pm, node channels ·
 #: ARGV node, channel, this node's socket count, JSON ``{user: [sockets, info JSON]}`` of this
 #: node's presence members, ``app NUL channel`` →
-#: ``{total, users removed, users added}``: who stopped or started being a member because of it.
+#: ``{total, users removed, users added, total before}``: who stopped or started being a member
+#: because of it, and whether it occupied or vacated the channel.
 RESYNC_CHANNEL = (
     _SUM
     + """
 local node, channel, count = ARGV[1], ARGV[2], tonumber(ARGV[3])
 local wanted = cjson.decode(ARGV[4])
+local before_total = sum_values(KEYS[1])
 if count > 0 then
   redis.call('HSET', KEYS[1], node, count)
   redis.call('SADD', KEYS[6], ARGV[5])
@@ -225,6 +231,6 @@ for i = 1, #fields, 2 do
   end
 end
 for user, entry in pairs(wanted) do settle(user, 0, entry[1], entry[2]) end
-return {total, removed, added}
+return {total, removed, added, before_total}
 """
 )

@@ -57,3 +57,7 @@ class ChannelIndex(Generic[S]):
         for (owner, channel), sockets in self._channels.items():
             if owner == app_id and channel.startswith(prefix):
                 yield channel, len(sockets)
+
+    def keys(self) -> tuple[tuple[str, str], ...]:
+        """Every occupied ``(app_id, channel)``."""
+        return tuple(self._channels)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from pusherd.adapters.base import (
@@ -22,7 +23,7 @@ from pusherd.adapters.base import (
 from pusherd.clock import Clock
 from pusherd.config import AppConfig
 from pusherd.hooks import KeyQuota, WebhookSink, api_key_channel
-from pusherd.protocol.channels import SERVER_TO_USER_PREFIX, ChannelKind, classify_channel
+from pusherd.protocol.channels import ChannelKind, classify_channel
 from pusherd.protocol.errors import (
     ClientError,
     CloseCode,
@@ -31,8 +32,6 @@ from pusherd.protocol.errors import (
 )
 from pusherd.protocol.frames import (
     cache_miss_frame,
-    member_added_frame,
-    member_removed_frame,
     presence_data,
     signin_success_frame,
     subscription_count_frame,
@@ -40,6 +39,7 @@ from pusherd.protocol.frames import (
     watchlist_events_frame,
 )
 from pusherd.protocol.session import Join, Member, Relay, Session, SignIn
+from pusherd.state.consequences import Arrival, Departure, Transition, consequences_of
 
 __all__ = ["ChannelActions", "Connection"]
 
@@ -88,11 +88,16 @@ class ChannelActions:
         clock: Clock,
         webhooks: WebhookSink | None,
         key_quota: KeyQuota | None = None,
+        presence_leave_wait: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.adapter = adapter
         self.clock = clock
         self.webhooks = webhooks
         self.key_quota = key_quota
+        #: Awaited before a presence member's leave reaches the adapter: the hand-over's grace
+        #: (:func:`pusherd.handover.presence_leave_grace`), so a client that re-joins on another
+        #: node meanwhile causes no ``member_removed``.
+        self.presence_leave_wait = presence_leave_wait
         self._count_sent_at: dict[tuple[str, str], float] = {}
         self._count_pending: dict[tuple[str, str], asyncio.TimerHandle] = {}
 
@@ -126,6 +131,8 @@ class ChannelActions:
         user_id = session.channels.get(channel)
         session.left(channel)
         member = None if user_id is None else Member(user_id, None)
+        if member is not None and self.presence_leave_wait is not None:
+            await self.presence_leave_wait()
         result = await self.adapter.leave(app.app_id, channel, conn.socket_id, member)
         self._after_leave(app, channel, user_id, result)
 
@@ -215,35 +222,60 @@ class ChannelActions:
         member: Member | None,
         result: JoinResult,
     ) -> None:
-        webhooks = self.webhooks
-        if member is not None and result.is_member_added:
-            frame = member_added_frame(channel, member.user_id, member.user_info)
-            self.adapter.publish(app.app_id, channel, frame, conn.socket_id)
-            if webhooks is not None:
-                webhooks.member_added(app.app_id, channel, member.user_id)
-        if result.is_channel_occupied:
-            if channel.startswith(SERVER_TO_USER_PREFIX):
-                user_id = channel[len(SERVER_TO_USER_PREFIX) :]
-                self._tell_watchers(app, user_id, is_online=True)
-            elif webhooks is not None and not channel.startswith("#"):
-                webhooks.channel_occupied(app.app_id, channel)
+        added = member is not None and result.is_member_added
+        arrival = Arrival(
+            app.app_id,
+            channel,
+            result.is_channel_occupied,
+            result.subscription_count,
+            member.user_id if added and member is not None else None,
+            member.user_info if added and member is not None else None,
+            conn.socket_id,
+        )
+        # The count follows subscription_succeeded (§12): the join sends it itself.
+        self.carry_out(app, arrival, is_counting=False)
 
     def _after_leave(
         self, app: AppConfig, channel: str, user_id: str | None, result: LeaveResult
     ) -> None:
+        users = (user_id,) if user_id is not None and result.is_member_removed else ()
+        departure = Departure(
+            app.app_id,
+            channel,
+            result.is_channel_vacated,
+            result.subscription_count,
+            users,
+            result.was_subscribed,
+        )
+        self.carry_out(app, departure)
+
+    def carry_out(
+        self, app: AppConfig, transition: Transition, *, is_counting: bool = True
+    ) -> None:
+        """Do what a join or a leave causes, whoever noticed it: this node's socket, or the
+        adapter (a dead node's sockets withdrawn, a repair), so both cause the same."""
+        channel = transition.channel
+        consequences = consequences_of(transition)
+        for frame in consequences.frames:
+            self.adapter.publish(app.app_id, channel, frame, consequences.except_socket_id)
         webhooks = self.webhooks
-        if user_id is not None and result.is_member_removed:
-            self.adapter.publish(app.app_id, channel, member_removed_frame(channel, user_id))
-            if webhooks is not None:
-                webhooks.member_removed(app.app_id, channel, user_id)
-        if result.is_channel_vacated:
-            if channel.startswith(SERVER_TO_USER_PREFIX):
-                left_user = channel[len(SERVER_TO_USER_PREFIX) :]
-                self._tell_watchers(app, left_user, is_online=False)
-            elif webhooks is not None and not channel.startswith("#"):
-                webhooks.channel_vacated(app.app_id, channel)
-        if result.was_subscribed:
-            self._count_changed(app, channel, result.subscription_count)
+        if webhooks is not None:
+            for name, user_id in consequences.webhooks:
+                if user_id is not None:
+                    if name == "member_added":
+                        webhooks.member_added(app.app_id, channel, user_id)
+                    else:
+                        webhooks.member_removed(app.app_id, channel, user_id)
+                elif name == "channel_occupied":
+                    webhooks.channel_occupied(app.app_id, channel)
+                else:
+                    webhooks.channel_vacated(app.app_id, channel)
+        if consequences.online is not None:
+            self._tell_watchers(app, consequences.online, is_online=True)
+        if consequences.offline is not None:
+            self._tell_watchers(app, consequences.offline, is_online=False)
+        if is_counting and consequences.count is not None:
+            self._count_changed(app, channel, consequences.count)
 
     def _tell_watchers(self, app: AppConfig, user_id: str, *, is_online: bool) -> None:
         if not app.watchlist_enabled:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from pusherd.adapters.base import Adapter
 from pusherd.clock import Clock, IdFactory
 from pusherd.config import AppConfig, Settings
 from pusherd.hooks import KeyQuota, WebhookSink
+from pusherd.state.consequences import Transition
 from pusherd.transport.actions import ChannelActions
 from pusherd.transport.deflate import DeflateParams, SharedDeflater, negotiate
 from pusherd.transport.handshake import HttpDate
@@ -43,6 +44,7 @@ class WebSocketEndpoint:
         ids: IdFactory,
         webhooks: WebhookSink | None = None,
         key_quota: KeyQuota | None = None,
+        presence_leave_wait: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.settings = settings
         self.apps_by_key = {app.key: app for app in apps}
@@ -50,8 +52,21 @@ class WebSocketEndpoint:
         self.limits_by_app = {app.app_id: app.limits for app in apps}
         self.adapter = adapter
         self.actions = ChannelActions(
-            adapter=adapter, clock=clock, webhooks=webhooks, key_quota=key_quota
+            adapter=adapter,
+            clock=clock,
+            webhooks=webhooks,
+            key_quota=key_quota,
+            presence_leave_wait=presence_leave_wait,
         )
+        apps_by_id = {app.app_id: app for app in apps}
+
+        def carry_out(change: Transition) -> None:
+            # What a dead node or a repair changed: the same consequences as a socket's own.
+            app = apps_by_id.get(change.app_id)
+            if app is not None:
+                self.actions.carry_out(app, change)
+
+        adapter.watch_membership(carry_out)
         self.clock = clock
         self.ids = ids
         self.connections: dict[str, LiveConnection] = {}

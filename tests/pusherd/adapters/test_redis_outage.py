@@ -15,13 +15,18 @@ from pathlib import Path
 import orjson
 import pytest
 import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pusherd.adapters.base import ChannelStats
 from pusherd.adapters.redis import RedisAdapter
-from pusherd.clock import FakeClock
+from pusherd.clock import FakeClock, IdFactory
+from pusherd.metrics import ServerCollector
 from pusherd.protocol.session import Member
+from pusherd.transport.endpoint import WebSocketEndpoint
 from tests.pusherd.adapters.test_contract import FakeSubscriber
 from tests.redis_server import RedisProcess
+from tests.servers import make_settings
 
 APP = "3"
 PRESENCE = "presence-match.7"
@@ -241,3 +246,50 @@ async def test_a_node_declared_dead_while_alive_reasserts_itself(
     # The watcher was told user 1 left; it must be told user 1 is back.
     await eventually(announced, "member_added for the member node-a put back")
     assert _events(watcher)[0] == ("pusher_internal:member_removed", {"user_id": "1"})
+
+
+async def test_the_metrics_read_dropped_writes_and_repair_overflows_from_the_adapter(
+    redis_process: RedisProcess,
+) -> None:
+    """Through ``Adapter.counters()``, whatever the adapter's class (issue 13 #3)."""
+    clock = FakeClock()
+    client = aioredis.from_url(redis_process.url)
+    adapter = RedisAdapter(
+        redis=client,
+        prefix="pusherd:",
+        node_id="node-a",
+        clock=clock,
+        rng=random.Random(0),
+        max_outbox=3,
+        max_repair_channels=1,
+    )
+    await adapter.start()
+    settings = make_settings()
+    endpoint = WebSocketEndpoint(
+        settings=settings,
+        apps=settings.apps,
+        adapter=adapter,
+        clock=clock,
+        ids=IdFactory(random.Random(1)),
+    )
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ServerCollector(endpoint=endpoint, webhooks=None, adapter=adapter))
+    try:
+        redis_process.kill()
+        for index in range(10):
+            adapter.publish(
+                APP, "matches", b'{"event":"e","channel":"matches","data":"%d"}' % index
+            )
+        for channel in ("a", "b"):
+            with pytest.raises((OSError, aioredis.RedisError)):
+                await _join(adapter, f"1.{channel}", channel, None)
+        samples = {
+            sample.name: sample.value
+            for family in text_string_to_metric_families(generate_latest(registry).decode())
+            for sample in family.samples
+        }
+        assert samples["pusherd_cluster_writes_dropped_total"] == 7
+        assert samples["pusherd_cluster_repair_overflows_total"] == 1
+    finally:
+        await asyncio.wait_for(adapter.stop(), 10)
+        await client.aclose()

@@ -97,6 +97,12 @@ def _entries(raw: Any) -> list[tuple[bytes, dict[bytes, bytes]]]:
     return [(bytes(entry_id), dict(fields)) for entry_id, fields in raw]
 
 
+def _stream_position(entry_id: bytes) -> tuple[int, int]:
+    """A stream id ``<ms>-<seq>`` as a comparable pair."""
+    milliseconds, _, sequence = entry_id.partition(b"-")
+    return int(milliseconds), int(sequence or b"0")
+
+
 class RedisFeed:
     def __init__(
         self,
@@ -129,6 +135,8 @@ class RedisFeed:
         self._laravel_app = laravel_app
         self._rng = rng
         self._tasks: list[asyncio.Task[None]] = []
+        #: The newest bus entry this node delivered (stream ids only grow).
+        self._delivered_up_to: tuple[int, int] = (0, 0)
         #: Set while the Laravel pattern subscription is in place.
         self.is_subscribed = asyncio.Event()
 
@@ -227,7 +235,11 @@ class RedisFeed:
             entries = [entry for _stream, batch in replies or () for entry in _entries(batch)]
             if pending and not entries:
                 pending = b""
-            await self._deliver_entries(entries)
+            # Own pending entries up to the last one delivered were delivered already; only
+            # their acknowledgement was lost with the link: acknowledge, never deliver twice.
+            await self._deliver_entries(
+                entries, skip_through=self._delivered_up_to if pending else None
+            )
             if pending and entries:
                 pending = entries[-1][0]
             if not pending:
@@ -245,8 +257,17 @@ class RedisFeed:
             )
             await self._deliver_entries(claimed)
 
-    async def _deliver_entries(self, entries: list[tuple[bytes, dict[bytes, bytes]]]) -> None:
-        for _entry_id, fields in entries:
+    async def _deliver_entries(
+        self,
+        entries: list[tuple[bytes, dict[bytes, bytes]]],
+        *,
+        skip_through: tuple[int, int] | None = None,
+    ) -> None:
+        for entry_id, fields in entries:
+            position = _stream_position(entry_id)
+            if skip_through is not None and position <= skip_through:
+                continue
+            self._delivered_up_to = max(self._delivered_up_to, position)
             envelope = fields.get(BUS_FIELD)
             if envelope is not None:
                 self.deliver_envelope(envelope)

@@ -14,16 +14,17 @@ from sqlalchemy.engine import Engine
 
 from dataapi.store import open_match_engine
 
-POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-
-# The simulated upstream, its fake clock and per-test Redis, shared with the poller's tests.
-from tests.poller.conftest import (  # noqa: E402, F401
+# The simulated upstream, its fake clock and per-test Redis, shared with the poller's tests:
+# pytest finds fixtures by name in this module, so the names are imported, never called here.
+from tests.poller.conftest import (  # noqa: F401
     fake_clock,
     redis_client,
     redis_prefix,
     sim_url,
     simulator,
 )
+
+POSTGRES_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import re
 import subprocess
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
+import yaml
 
 from tests.deploy.conftest import DEPLOY, require_tool
 
@@ -95,7 +95,9 @@ def test_haproxy_config_is_valid_for_haproxy() -> None:
 
 
 def _seconds(value: str) -> float:
-    number, unit = re.fullmatch(r"(\d+)(ms|s|m|h)?", value).groups()  # type: ignore[union-attr]
+    match = re.fullmatch(r"(\d+)(ms|s|m|h)?", value)
+    assert match is not None, f"not a duration: {value!r}"
+    number, unit = match.groups()
     return int(number) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600, None: 0.001}[unit]
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no stubs
+import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 

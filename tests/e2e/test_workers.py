@@ -81,9 +81,9 @@ async def _until(
 
 
 async def _member(node: NodeProcess, stack: contextlib.AsyncExitStack, index: int) -> PusherSocket:
-    sock = await stack.enter_async_context(open_socket(node))  # type: ignore[arg-type]
+    sock = await stack.enter_async_context(open_socket(node))
     data = json.dumps({"user_id": f"u{index}", "user_info": {}})
-    await sock.subscribe_presence(node, CHANNEL, data)  # type: ignore[arg-type]
+    await sock.subscribe_presence(node, CHANNEL, data)
     return sock
 
 

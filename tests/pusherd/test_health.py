@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import sqlalchemy as sa
+from starlette.applications import Starlette
 
 from auth.sql import create_engine_for_url
 from pusherd.app import build_app
@@ -62,7 +63,7 @@ def throwaway_redis() -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
 
 
 def _server(settings: Settings, readiness: Readiness) -> RunningServer:
-    def factory(final: Settings) -> object:
+    def factory(final: Settings) -> Starlette:
         return build_app(
             final,
             clock=SystemClock(),
@@ -71,7 +72,7 @@ def _server(settings: Settings, readiness: Readiness) -> RunningServer:
             readiness=readiness,
         )
 
-    return RunningServer(settings, app_factory=factory)  # type: ignore[arg-type]
+    return RunningServer(settings, app_factory=factory)
 
 
 def test_up_and_ready_when_all_is_well(pusherd_server: RunningServer) -> None:

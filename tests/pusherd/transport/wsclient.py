@@ -20,14 +20,28 @@ import struct
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
-from tests.servers import RunningServer
+
+class PusherServer(Protocol):
+    """What these clients need of a server: an in-process ``PusherServer`` or a pusherd
+    process the e2e tests start (``tests/e2e/nodes.NodeProcess``)."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def secret(self) -> str: ...
+    def ws_url(self, key: str | None = None, query: str = "protocol=7") -> str: ...
+
 
 __all__ = [
     "FRAME_TIMEOUT_S",
@@ -52,12 +66,12 @@ def sign(secret: str, message: str) -> str:
     return hmac.new(secret.encode(), message.encode(), hashlib.sha256).hexdigest()
 
 
-def private_auth(server: RunningServer, socket_id: str, channel: str) -> str:
+def private_auth(server: PusherServer, socket_id: str, channel: str) -> str:
     """The ``auth`` token an auth endpoint returns for a private channel (§5.1)."""
     return f"{server.key}:{sign(server.secret, f'{socket_id}:{channel}')}"
 
 
-def presence_auth(server: RunningServer, socket_id: str, channel: str, channel_data: str) -> str:
+def presence_auth(server: PusherServer, socket_id: str, channel: str, channel_data: str) -> str:
     """The ``auth`` token for a presence channel over the exact ``channel_data`` bytes (§5.2)."""
     return f"{server.key}:{sign(server.secret, f'{socket_id}:{channel}:{channel_data}')}"
 
@@ -167,11 +181,11 @@ class PusherSocket:
         assert isinstance(decoded, dict), frame
         return decoded
 
-    async def subscribe_private(self, server: RunningServer, channel: str) -> dict[str, Any]:
+    async def subscribe_private(self, server: PusherServer, channel: str) -> dict[str, Any]:
         return await self.subscribed(channel, private_auth(server, self.socket_id, channel))
 
     async def subscribe_presence(
-        self, server: RunningServer, channel: str, channel_data: str
+        self, server: PusherServer, channel: str, channel_data: str
     ) -> dict[str, Any]:
         """Subscribe a presence channel; returns the decoded ``presence`` object."""
         auth = presence_auth(server, self.socket_id, channel, channel_data)
@@ -189,7 +203,7 @@ class PusherSocket:
 
 @asynccontextmanager
 async def open_socket(
-    server: RunningServer,
+    server: PusherServer,
     *,
     key: str | None = None,
     query: str = "protocol=7",
@@ -227,7 +241,7 @@ class RawSocket:
 
     @classmethod
     async def connect(
-        cls, server: RunningServer, query: str = "protocol=7", *, rcvbuf: int | None = None
+        cls, server: PusherServer, query: str = "protocol=7", *, rcvbuf: int | None = None
     ) -> RawSocket:
         """Open a TCP connection, upgrade it and check the 101; ``rcvbuf`` caps SO_RCVBUF."""
         loop = asyncio.get_running_loop()
@@ -249,7 +263,7 @@ class RawSocket:
             raise
         return raw
 
-    async def _handshake(self, server: RunningServer, query: str) -> None:
+    async def _handshake(self, server: PusherServer, query: str) -> None:
         nonce = base64.b64encode(os.urandom(16)).decode()
         request = (
             f"GET /app/{server.key}?{query} HTTP/1.1\r\n"

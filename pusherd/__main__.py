@@ -16,7 +16,7 @@ from typing import Any
 from pusherd.app import build_app, server_config
 from pusherd.clock import IdFactory, SystemClock
 from pusherd.config import ConfigError, Settings, load_settings
-from pusherd.data_api import data_api_extension
+from pusherd.data_api import data_api_extension, migrate_match_store
 from pusherd.embedded import (
     AuthExtension,
     auth_extension,
@@ -120,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if settings.workers > 1 and worker_index is None:
         try:
             migrate_auth_database(os.environ)
+            migrate_match_store(os.environ)
         except ValueError as exc:
             print(f"pusherd: configuration error: {exc}", file=sys.stderr)
             return 2

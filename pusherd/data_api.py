@@ -48,9 +48,26 @@ from pusherd.embedded import SITE_DIST_DIR
 from pusherd.key_usage import KeyConnectionSampler
 from pusherd.publisher import EventPublisher
 
-__all__ = ["AuthKeyIdentities", "DataApiExtension", "data_api_extension"]
+__all__ = [
+    "AuthKeyIdentities",
+    "DataApiExtension",
+    "data_api_extension",
+    "migrate_match_store",
+]
 
 DEFAULT_RETENTION_DAYS = 365
+
+
+def _match_store_url(environ: Mapping[str, str]) -> str:
+    return environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+
+
+def migrate_match_store(environ: Mapping[str, str]) -> None:
+    """Bring the match store to the latest schema once, before workers start: workers
+    migrating a fresh SQLite file at the same moment race ("table dataapi_alembic_version
+    already exists") and the loser dies at start, as with the key store."""
+    with open_match_engine(_match_store_url(environ)):
+        pass
 
 
 class AuthKeyIdentities:
@@ -124,7 +141,7 @@ def data_api_extension(
     raw_days = environ.get("DATA_API_RETENTION_DAYS", str(DEFAULT_RETENTION_DAYS))
     if not (raw_days.isascii() and raw_days.isdigit()) or int(raw_days) < 1:
         raise ValueError(f"DATA_API_RETENTION_DAYS must be a positive integer, got {raw_days!r}")
-    database_url = environ.get("DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+    database_url = _match_store_url(environ)
     engine = resources.enter_context(open_match_engine(database_url))
     redis = None
     cache: DataCache = MemoryCache(clock=clock)
